@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the project builds and tests with. Idempotent: when every
+# package is there it does nothing (no apt-get update, no network).
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
+  # the SFU and the simulated peer
+  libuv1-dev libssl-dev libsrtp2-dev libnice-dev libglib2.0-dev
+  libprotobuf-c-dev protobuf-c-compiler
+  # interop and media tests: GStreamer's webrtcbin, VP8 and Opus
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-nice
+  # private test networks: ip netns, veth, tc netem
+  iproute2 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+  "${missing[@]}"
