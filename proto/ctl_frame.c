@@ -100,8 +100,8 @@ int ctl_frame_pack(const Sfu__Envelope *env, uint8_t **out, size_t *out_len)
     return 0;
 }
 
-int ctl_auth_mac(const uint8_t *secret, size_t secret_len,
-                 const uint8_t nonce[CTL_AUTH_NONCE_LEN], uint8_t mac[CTL_AUTH_MAC_LEN])
+int ctl_auth_mac(const uint8_t *secret, size_t secret_len, const uint8_t nonce[CTL_AUTH_NONCE_LEN],
+                 uint8_t mac[CTL_AUTH_MAC_LEN])
 {
     unsigned int mac_len = 0;
     if (!secret || secret_len == 0 || secret_len > 1024)

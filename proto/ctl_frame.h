@@ -8,15 +8,15 @@
 
 #include "sfu.pb-c.h"
 
-#define CTL_FRAME_HDR_LEN 4
+#define CTL_FRAME_HDR_LEN     4
 #define CTL_FRAME_MAX_DEFAULT (256u * 1024u)
 
 /* TCP handshake: the server sends CTL_AUTH_MAGIC then a random nonce; the client answers with
  * HMAC-SHA256(secret, nonce); only then do frames flow. Unix sockets skip it (mode 0600). */
-#define CTL_AUTH_MAGIC "GPSFU-CTL-1\n"
+#define CTL_AUTH_MAGIC     "GPSFU-CTL-1\n"
 #define CTL_AUTH_MAGIC_LEN 12
 #define CTL_AUTH_NONCE_LEN 32
-#define CTL_AUTH_MAC_LEN 32
+#define CTL_AUTH_MAC_LEN   32
 
 /* Called once per complete frame. status is 0 with the message bytes (borrowed for the call),
  * or -EMSGSIZE with msg NULL and len the announced length, which the reader then skips. */
@@ -44,8 +44,8 @@ int ctl_frame_reader_feed(struct ctl_frame_reader *r, const uint8_t *data, size_
 int ctl_frame_pack(const Sfu__Envelope *env, uint8_t **out, size_t *out_len);
 
 /* mac = HMAC-SHA256(secret, nonce). Returns 0, or -EINVAL. */
-int ctl_auth_mac(const uint8_t *secret, size_t secret_len,
-                 const uint8_t nonce[CTL_AUTH_NONCE_LEN], uint8_t mac[CTL_AUTH_MAC_LEN]);
+int ctl_auth_mac(const uint8_t *secret, size_t secret_len, const uint8_t nonce[CTL_AUTH_NONCE_LEN],
+                 uint8_t mac[CTL_AUTH_MAC_LEN]);
 
 /* Constant-time check of a client's answer. Returns 0 when it matches, -EACCES otherwise. */
 int ctl_auth_verify(const uint8_t *secret, size_t secret_len,

@@ -34,8 +34,8 @@ struct test_case {
 #define CHECK_MEM(a, b, n)                                                                         \
     do {                                                                                           \
         if (memcmp((a), (b), (n)) != 0) {                                                          \
-            fprintf(stderr, "%s:%d: CHECK_MEM failed: %s vs %s (%zu bytes)\n", __FILE__,           \
-                    __LINE__, #a, #b, (size_t)(n));                                                \
+            fprintf(stderr, "%s:%d: CHECK_MEM failed: %s vs %s (%zu bytes)\n", __FILE__, __LINE__, \
+                    #a, #b, (size_t)(n));                                                          \
             return -1;                                                                             \
         }                                                                                          \
     } while (0)

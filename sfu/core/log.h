@@ -30,8 +30,8 @@ struct log_ratelimit {
 int log_ratelimit_pass(struct log_ratelimit *rl, uint64_t now_ms);
 
 #define log_error(tag, ...) log_write(LOG_ERROR, tag, __VA_ARGS__)
-#define log_warn(tag, ...) log_write(LOG_WARN, tag, __VA_ARGS__)
-#define log_info(tag, ...) log_write(LOG_INFO, tag, __VA_ARGS__)
+#define log_warn(tag, ...)  log_write(LOG_WARN, tag, __VA_ARGS__)
+#define log_info(tag, ...)  log_write(LOG_INFO, tag, __VA_ARGS__)
 #define log_debug(tag, ...)                                                                        \
     do {                                                                                           \
         if (log_level_get() >= LOG_DEBUG)                                                          \

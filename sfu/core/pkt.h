@@ -16,11 +16,11 @@
 struct pkt_pool;
 
 struct pkt {
-    struct list node;       /* free list membership, while free */
-    struct pkt_pool *pool;  /* borrowed */
+    struct list node;      /* free list membership, while free */
+    struct pkt_pool *pool; /* borrowed */
     uint32_t refs;
     uint32_t len;
-    uint64_t arrival_us;    /* monotonic receive time */
+    uint64_t arrival_us; /* monotonic receive time */
     uint8_t data[PKT_CAP];
 };
 

@@ -1,0 +1,580 @@
+/* The simulated peer's life and media: its thread and GMainContext, the libnice agent (full ICE),
+ * demultiplexing of received datagrams (RFC 7983, RFC 5761) and SRTP protect/unprotect. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "peer_priv.h"
+#include "srtp/sfu_srtp.h"
+
+#define GATHER_TIMEOUT_MS 5000
+
+void peer_cfg_init(struct peer_cfg *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->local_ip = "127.0.0.1";
+    cfg->controlling = true;
+    cfg->dtls_server = false;
+    cfg->srtp_profiles = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80";
+}
+
+/* Absolute CLOCK_MONOTONIC deadline timeout_ms from now (the condition uses that clock). */
+static struct timespec peer_deadline(int timeout_ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+static bool state_final(int st)
+{
+    return st == PEER_STATE_FAILED || st == PEER_STATE_CLOSED;
+}
+
+void peer__state_set(struct peer *p, enum peer_state st)
+{
+    int cur;
+
+    pthread_mutex_lock(&p->mu);
+    cur = atomic_load_explicit(&p->state, memory_order_relaxed);
+    if (cur == (int)st || state_final(cur)) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    atomic_store_explicit(&p->state, (int)st, memory_order_release);
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+    if (p->cbs.on_state)
+        p->cbs.on_state(p->arg, st);
+}
+
+enum peer_state peer_state_get(const struct peer *p)
+{
+    return (enum peer_state)atomic_load_explicit(&p->state, memory_order_acquire);
+}
+
+int peer_wait_state(struct peer *p, enum peer_state want, int timeout_ms)
+{
+    struct timespec dl = peer_deadline(timeout_ms < 0 ? 0 : timeout_ms);
+    int ret = 0;
+
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        int cur = atomic_load_explicit(&p->state, memory_order_acquire);
+
+        if (cur == (int)want)
+            break;
+        if (state_final(cur)) {
+            ret = -ECONNABORTED;
+            break;
+        }
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&p->cond, &p->mu);
+        } else if (pthread_cond_timedwait(&p->cond, &p->mu, &dl) == ETIMEDOUT) {
+            ret =
+                atomic_load_explicit(&p->state, memory_order_acquire) == (int)want ? 0 : -ETIMEDOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return ret;
+}
+
+/* Running a function on the peer's thread and waiting for its result: libnice emits signals on
+ * whichever thread calls into it, and callbacks must only ever run on the peer's thread. */
+struct peer_call {
+    struct peer *p;
+    int (*fn)(struct peer *p, void *data);
+    void *data;
+    int ret;
+    bool done;
+};
+
+static gboolean peer_call_dispatch(gpointer data)
+{
+    struct peer_call *c = data;
+    int ret = c->fn(c->p, c->data);
+
+    pthread_mutex_lock(&c->p->mu);
+    c->ret = ret;
+    c->done = true;
+    pthread_cond_broadcast(&c->p->cond);
+    pthread_mutex_unlock(&c->p->mu);
+    return G_SOURCE_REMOVE;
+}
+
+static int peer_call_sync(struct peer *p, int (*fn)(struct peer *, void *), void *data)
+{
+    struct peer_call c = {.p = p, .fn = fn, .data = data};
+
+    g_main_context_invoke(p->ctx, peer_call_dispatch, &c);
+    pthread_mutex_lock(&p->mu);
+    while (!c.done)
+        pthread_cond_wait(&p->cond, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    return c.ret;
+}
+
+static void *peer_thread_main(void *arg)
+{
+    struct peer *p = arg;
+
+    g_main_context_push_thread_default(p->ctx);
+    g_main_loop_run(p->loop);
+    /* Let sources the agent's teardown left behind run their destroy notifications. */
+    while (g_main_context_iteration(p->ctx, FALSE))
+        ;
+    g_main_context_pop_thread_default(p->ctx);
+    return NULL;
+}
+
+/* ---- ICE ---- */
+
+static void peer_on_gathering_done(NiceAgent *agent, guint stream_id, gpointer data)
+{
+    struct peer *p = data;
+
+    (void)agent;
+    (void)stream_id;
+    pthread_mutex_lock(&p->mu);
+    p->gathered = true;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void peer_on_component_state(NiceAgent *agent, guint stream_id, guint component_id,
+                                    guint state, gpointer data)
+{
+    struct peer *p = data;
+
+    (void)agent;
+    if (stream_id != p->stream_id || component_id != 1)
+        return;
+    if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
+        if (!atomic_load_explicit(&p->ice_ready, memory_order_relaxed)) {
+            atomic_store_explicit(&p->ice_ready, true, memory_order_release);
+            peer__dtls_ice_ready(p);
+        }
+    } else if (state == NICE_COMPONENT_STATE_FAILED) {
+        fprintf(stderr, "peer: ICE failed\n");
+        peer__state_set(p, PEER_STATE_FAILED);
+    }
+}
+
+/* Received datagrams, demultiplexed by first byte (RFC 7983); libnice keeps STUN itself. */
+static void peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
+                         gchar *gbuf, gpointer data)
+{
+    struct peer *p = data;
+    const uint8_t *buf = (const uint8_t *)gbuf;
+    srtp_err_status_t st;
+    int n;
+
+    (void)agent;
+    (void)stream_id;
+    (void)component_id;
+    if (len == 0) {
+        peer__count(&p->n.rx_dropped, 1);
+        return;
+    }
+    if (buf[0] >= 20 && buf[0] <= 63) {
+        peer__count(&p->n.rx_dtls_packets, 1);
+        peer__dtls_input(p, buf, len);
+        return;
+    }
+    if (buf[0] < 128 || buf[0] > 191 || len < 2 || len > PEER_BUF_LEN ||
+        peer_state_get(p) != PEER_STATE_CONNECTED) {
+        peer__count(&p->n.rx_dropped, 1);
+        return;
+    }
+    /* Unprotect a copy: the buffer is libnice's. */
+    memcpy(p->rx_buf, buf, len);
+    n = (int)len;
+    if (buf[1] >= 192 && buf[1] <= 223) { /* RFC 5761 section 4: RTCP packet types */
+        st = srtp_unprotect_rtcp(p->srtp_in, p->rx_buf, &n);
+        if (st != srtp_err_status_ok) {
+            peer__count(&p->n.rx_unprotect_failed, 1);
+            return;
+        }
+        peer__count(&p->n.rx_rtcp_packets, 1);
+        peer__count(&p->n.rx_rtcp_bytes, (uint64_t)n);
+        if (p->cbs.on_rtcp)
+            p->cbs.on_rtcp(p->arg, p->rx_buf, (size_t)n);
+        return;
+    }
+    st = srtp_unprotect(p->srtp_in, p->rx_buf, &n);
+    if (st != srtp_err_status_ok) {
+        peer__count(&p->n.rx_unprotect_failed, 1);
+        return;
+    }
+    peer__count(&p->n.rx_rtp_packets, 1);
+    peer__count(&p->n.rx_rtp_bytes, (uint64_t)n);
+    if (p->cbs.on_rtp)
+        p->cbs.on_rtp(p->arg, p->rx_buf, (size_t)n);
+}
+
+static int peer_setup_agent(struct peer *p, void *data)
+{
+    NiceAddress addr;
+    gchar *ufrag = NULL, *pwd = NULL;
+    int err = 0;
+
+    (void)data;
+    p->agent =
+        nice_agent_new_full(p->ctx, NICE_COMPATIBILITY_RFC5245,
+                            p->ice_lite ? NICE_AGENT_OPTION_LITE_MODE : NICE_AGENT_OPTION_NONE);
+    if (!p->agent)
+        return -ENOMEM;
+    g_object_set(p->agent, "controlling-mode", (gboolean)p->controlling, "upnp", FALSE, "ice-tcp",
+                 FALSE, "ice-udp", TRUE, NULL);
+    nice_address_init(&addr);
+    /* libnice skips loopback when it enumerates interfaces: name the address. */
+    if (!nice_address_set_from_string(&addr, p->local_ip))
+        return -EINVAL;
+    if (!nice_agent_add_local_address(p->agent, &addr))
+        return -EIO;
+    p->stream_id = nice_agent_add_stream(p->agent, 1);
+    if (p->stream_id == 0)
+        return -EIO;
+    g_signal_connect(p->agent, "candidate-gathering-done", G_CALLBACK(peer_on_gathering_done), p);
+    g_signal_connect(p->agent, "component-state-changed", G_CALLBACK(peer_on_component_state), p);
+    if (!nice_agent_attach_recv(p->agent, p->stream_id, 1, p->ctx, peer_on_recv, p))
+        return -EIO;
+    if (!nice_agent_gather_candidates(p->agent, p->stream_id))
+        return -EIO;
+    if (!nice_agent_get_local_credentials(p->agent, p->stream_id, &ufrag, &pwd))
+        return -EIO;
+    if (strlen(ufrag) >= sizeof(p->ufrag) || strlen(pwd) >= sizeof(p->pwd))
+        err = -EIO;
+    else {
+        strcpy(p->ufrag, ufrag);
+        strcpy(p->pwd, pwd);
+    }
+    g_free(ufrag);
+    g_free(pwd);
+    return err;
+}
+
+/* Runs on the peer's thread as the last thing before the loop stops: say goodbye, then let go of
+ * the agent while its context is still being iterated. */
+static int peer_teardown(struct peer *p, void *data)
+{
+    (void)data;
+    peer__dtls_close(p);
+    if (p->agent) {
+        if (p->stream_id)
+            nice_agent_attach_recv(p->agent, p->stream_id, 1, p->ctx, NULL, NULL);
+        g_signal_handlers_disconnect_by_data(p->agent, p);
+        g_object_unref(p->agent);
+        p->agent = NULL;
+    }
+    g_main_loop_quit(p->loop);
+    return 0;
+}
+
+int peer_new(struct peer **out, const struct peer_cfg *cfg, const struct peer_cbs *cbs, void *arg)
+{
+    struct peer_cfg def;
+    pthread_condattr_t ca;
+    struct peer *p;
+    struct timespec dl;
+    int err;
+
+    if (!out)
+        return -EINVAL;
+    if (!cfg) {
+        peer_cfg_init(&def);
+        cfg = &def;
+    }
+    if (!cfg->local_ip || strlen(cfg->local_ip) >= PEER_IP_LEN || !cfg->srtp_profiles)
+        return -EINVAL;
+    /* libsrtp2 refuses a second srtp_init(), so the peer and an SFU in the same process (the
+     * integration tests) share one process-wide initialisation. */
+    if (sfu_srtp_global_init() < 0)
+        return -EIO;
+
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    if (cbs)
+        p->cbs = *cbs;
+    p->arg = arg;
+    p->controlling = cfg->controlling;
+    p->dtls_server = cfg->dtls_server;
+    p->ice_lite = cfg->ice_lite;
+    strcpy(p->local_ip, cfg->local_ip);
+    atomic_init(&p->state, PEER_STATE_NEW);
+    atomic_init(&p->ice_ready, false);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    p->ctx = g_main_context_new();
+    p->loop = g_main_loop_new(p->ctx, FALSE);
+
+    err = peer__dtls_init(p, cfg->srtp_profiles);
+    if (err)
+        goto fail;
+    if (pthread_create(&p->thread, NULL, peer_thread_main, p) != 0) {
+        err = -EIO;
+        goto fail;
+    }
+    p->thread_started = true;
+    err = peer_call_sync(p, peer_setup_agent, NULL);
+    if (err)
+        goto fail;
+
+    /* Host candidates only: gathering ends at once, but the signal comes from the loop. */
+    dl = peer_deadline(GATHER_TIMEOUT_MS);
+    pthread_mutex_lock(&p->mu);
+    while (!p->gathered && err == 0)
+        if (pthread_cond_timedwait(&p->cond, &p->mu, &dl) == ETIMEDOUT && !p->gathered)
+            err = -ETIMEDOUT;
+    pthread_mutex_unlock(&p->mu);
+    if (err)
+        goto fail;
+    *out = p;
+    return 0;
+fail:
+    peer_free(p);
+    return err;
+}
+
+void peer_free(struct peer *p)
+{
+    if (!p)
+        return;
+    if (p->thread_started) {
+        peer_call_sync(p, peer_teardown, NULL);
+        pthread_join(p->thread, NULL);
+    }
+    peer__dtls_free(p);
+    if (p->agent) /* only if the thread never started */
+        g_object_unref(p->agent);
+    g_main_loop_unref(p->loop);
+    g_main_context_unref(p->ctx);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+const char *peer_ice_ufrag(const struct peer *p)
+{
+    return p->ufrag;
+}
+
+const char *peer_ice_pwd(const struct peer *p)
+{
+    return p->pwd;
+}
+
+const char *peer_fingerprint(const struct peer *p)
+{
+    return p->fingerprint;
+}
+
+int peer_local_candidates(const struct peer *p, struct peer_candidate *out, size_t max)
+{
+    GSList *cands, *it;
+    size_t n = 0;
+
+    cands = nice_agent_get_local_candidates(p->agent, p->stream_id, 1);
+    for (it = cands; it && n < max; it = it->next) {
+        const NiceCandidate *c = it->data;
+        char ip[NICE_ADDRESS_STRING_LEN];
+
+        if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+            continue;
+        nice_address_to_string(&c->addr, ip);
+        snprintf(out[n].ip, sizeof(out[n].ip), "%s", ip);
+        out[n].port = (uint16_t)nice_address_get_port(&c->addr);
+        out[n].priority = c->priority;
+        snprintf(out[n].foundation, sizeof(out[n].foundation), "%s", c->foundation);
+        n++;
+    }
+    g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+    return (int)n;
+}
+
+/* ---- remote description ---- */
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Parses "AB:CD:..." (32 bytes) into md. */
+static int peer_fp_parse(const char *s, uint8_t md[32])
+{
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+
+        if (lo < 0)
+            return -EINVAL;
+        md[i] = (uint8_t)(hi << 4 | lo);
+        s += 2;
+        if (i + 1 < 32 && *s++ != ':')
+            return -EINVAL;
+    }
+    return *s == '\0' ? 0 : -EINVAL;
+}
+
+struct peer_remote {
+    const char *ufrag;
+    const char *pwd;
+    const struct peer_candidate *cands;
+    size_t n;
+};
+
+static int peer_apply_remote(struct peer *p, void *data)
+{
+    const struct peer_remote *r = data;
+    GSList *list = NULL;
+    int err = 0, added;
+
+    if (p->remote_set)
+        return -EALREADY;
+    for (size_t i = 0; i < r->n; i++) {
+        NiceCandidate *c = nice_candidate_new(NICE_CANDIDATE_TYPE_HOST);
+
+        c->transport = NICE_CANDIDATE_TRANSPORT_UDP;
+        c->stream_id = p->stream_id;
+        c->component_id = 1;
+        c->priority = r->cands[i].priority;
+        snprintf(c->foundation, sizeof(c->foundation), "%s", r->cands[i].foundation);
+        if (!nice_address_set_from_string(&c->addr, r->cands[i].ip)) {
+            nice_candidate_free(c);
+            err = -EINVAL;
+            goto out;
+        }
+        nice_address_set_port(&c->addr, r->cands[i].port);
+        list = g_slist_append(list, c);
+    }
+    if (!nice_agent_set_remote_credentials(p->agent, p->stream_id, r->ufrag, r->pwd)) {
+        err = -EINVAL;
+        goto out;
+    }
+    p->remote_set = true;
+    peer__state_set(p, PEER_STATE_CONNECTING);
+    added = nice_agent_set_remote_candidates(p->agent, p->stream_id, 1, list);
+    if (added < (int)r->n) {
+        err = -EIO;
+        peer__state_set(p, PEER_STATE_FAILED);
+    }
+out:
+    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+    return err;
+}
+
+int peer_set_remote(struct peer *p, const char *ufrag, const char *pwd,
+                    const struct peer_candidate *cands, size_t n, const char *fingerprint_sha256)
+{
+    struct peer_remote r = {.ufrag = ufrag, .pwd = pwd, .cands = cands, .n = n};
+    uint8_t md[32];
+
+    if (!p || !ufrag || !pwd || !cands || n == 0 || !fingerprint_sha256)
+        return -EINVAL;
+    if (peer_fp_parse(fingerprint_sha256, md) != 0)
+        return -EINVAL;
+    /* Written before the call: the handshake that reads it runs after, on the peer's thread. */
+    memcpy(p->remote_fp, md, sizeof(md));
+    return peer_call_sync(p, peer_apply_remote, &r);
+}
+
+/* ---- sending (the caller's thread) ---- */
+
+static int peer_send_protected(struct peer *p, const uint8_t *buf, size_t len, bool rtcp)
+{
+    srtp_err_status_t st;
+    int n = (int)len, sent;
+
+    if (peer_state_get(p) != PEER_STATE_CONNECTED)
+        return -ENOTCONN;
+    if (len > PEER_PKT_MAX)
+        return -EMSGSIZE;
+    /* Protect a copy: the caller's bytes stay plain, so a resend cannot encrypt them twice. */
+    memcpy(p->tx_buf, buf, len);
+    st = rtcp ? srtp_protect_rtcp(p->srtp_out, p->tx_buf, &n)
+              : srtp_protect(p->srtp_out, p->tx_buf, &n);
+    if (st != srtp_err_status_ok) {
+        peer__count(&p->n.tx_failed, 1);
+        return -EBADMSG;
+    }
+    sent = nice_agent_send(p->agent, p->stream_id, 1, (guint)n, (const gchar *)p->tx_buf);
+    if (sent != n) {
+        peer__count(&p->n.tx_failed, 1);
+        return -EIO;
+    }
+    if (rtcp) {
+        peer__count(&p->n.tx_rtcp_packets, 1);
+        peer__count(&p->n.tx_rtcp_bytes, (uint64_t)n);
+    } else {
+        peer__count(&p->n.tx_rtp_packets, 1);
+        peer__count(&p->n.tx_rtp_bytes, (uint64_t)n);
+    }
+    return 0;
+}
+
+int peer_send_rtp(struct peer *p, const uint8_t *buf, size_t len)
+{
+    return peer_send_protected(p, buf, len, false);
+}
+
+int peer_send_rtcp(struct peer *p, const uint8_t *buf, size_t len)
+{
+    return peer_send_protected(p, buf, len, true);
+}
+
+int peer_send_raw(struct peer *p, const uint8_t *buf, size_t len)
+{
+    int sent;
+
+    if (!atomic_load_explicit(&p->ice_ready, memory_order_acquire) || !p->agent)
+        return -ENOTCONN;
+    if (len > 65535)
+        return -EMSGSIZE;
+    sent = nice_agent_send(p->agent, p->stream_id, 1, (guint)len, (const gchar *)buf);
+    if (sent != (int)len) {
+        peer__count(&p->n.tx_failed, 1);
+        return -EIO;
+    }
+    peer__count(&p->n.tx_raw_packets, 1);
+    return 0;
+}
+
+void peer_stats_get(const struct peer *p, struct peer_stats *s)
+{
+    const struct peer_counters *c = &p->n;
+
+#define LOAD(f) s->f = atomic_load_explicit(&c->f, memory_order_relaxed)
+    LOAD(rx_rtp_packets);
+    LOAD(rx_rtp_bytes);
+    LOAD(rx_rtcp_packets);
+    LOAD(rx_rtcp_bytes);
+    LOAD(rx_unprotect_failed);
+    LOAD(rx_dtls_packets);
+    LOAD(rx_dropped);
+    LOAD(tx_rtp_packets);
+    LOAD(tx_rtp_bytes);
+    LOAD(tx_rtcp_packets);
+    LOAD(tx_rtcp_bytes);
+    LOAD(tx_raw_packets);
+    LOAD(tx_failed);
+#undef LOAD
+}

@@ -1,0 +1,131 @@
+/* A simulated WebRTC peer playing a browser's part: full ICE (libnice), DTLS 1.2 (OpenSSL) and
+ * SRTP (libsrtp2) over one BUNDLEd, rtcp-muxed component, each peer on its own GLib thread.
+ *
+ * Threading: every peer owns a thread running its own GMainContext; the callbacks in struct
+ * peer_cbs are called from that thread only. The other functions are called from the caller's
+ * thread(s), never from inside a callback (they would wait on the peer's thread). The send
+ * functions may be called by one thread at a time (they share one protect buffer), never the
+ * peer's own thread; peer_stats_get and peer_state_get may be called from any thread. */
+#ifndef BENCH_PEER_H
+#define BENCH_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest RTP/RTCP packet (before protection) the peer sends or accepts. */
+#define PEER_PKT_MAX 1500
+
+/* Lengths of the text forms, with their terminating NUL. */
+#define PEER_IP_LEN          46  /* INET6_ADDRSTRLEN */
+#define PEER_FOUNDATION_LEN  33  /* NICE_CANDIDATE_MAX_FOUNDATION */
+#define PEER_FINGERPRINT_LEN 96  /* 32 bytes as "AB:" plus NUL */
+#define PEER_ICE_TEXT_LEN    257 /* ufrag and pwd, 256 characters at most (RFC 8839) */
+
+enum peer_state {
+    PEER_STATE_NEW,
+    PEER_STATE_CONNECTING, /* remote description set: ICE checks, then the DTLS handshake */
+    PEER_STATE_CONNECTED,  /* ICE, DTLS and SRTP ready: media flows */
+    PEER_STATE_FAILED,     /* ICE failed, DTLS failed or the fingerprint did not match */
+    PEER_STATE_CLOSED,     /* the remote closed DTLS (close_notify) */
+};
+
+struct peer_cfg {
+    const char *local_ip;      /* borrowed; default "127.0.0.1" */
+    bool controlling;          /* default true: a browser's role against an ICE-lite SFU */
+    bool dtls_server;          /* default false: DTLS client, as a browser with a=setup:active */
+    const char *srtp_profiles; /* borrowed; OpenSSL's list syntax, default
+                                  "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80" */
+    bool ice_lite;             /* default false; true makes an ICE-lite agent (RFC 8445 2.5),
+                                  as the SFU is: for testing the full peer against one */
+};
+
+struct peer_cbs {
+    /* A decrypted RTP packet; buf is borrowed for the call only. May be NULL. */
+    void (*on_rtp)(void *arg, const uint8_t *buf, size_t len);
+    /* A decrypted RTCP compound packet; buf is borrowed for the call only. May be NULL. */
+    void (*on_rtcp)(void *arg, const uint8_t *buf, size_t len);
+    /* Each state change, in order. May be NULL. */
+    void (*on_state)(void *arg, enum peer_state st);
+};
+
+struct peer_candidate {
+    char ip[PEER_IP_LEN];
+    uint16_t port;
+    uint32_t priority;
+    char foundation[PEER_FOUNDATION_LEN];
+};
+
+/* Counters; each is written by one thread and may be read at any time (each value is exact,
+ * the set is not a snapshot). */
+struct peer_stats {
+    uint64_t rx_rtp_packets;      /* decrypted and handed to on_rtp */
+    uint64_t rx_rtp_bytes;        /* decrypted length */
+    uint64_t rx_rtcp_packets;     /* decrypted and handed to on_rtcp */
+    uint64_t rx_rtcp_bytes;       /* decrypted length */
+    uint64_t rx_unprotect_failed; /* SRTP/SRTCP authentication, replay or format failures */
+    uint64_t rx_dtls_packets;     /* datagrams given to OpenSSL */
+    uint64_t rx_dropped;          /* unknown first byte, too long, or media before SRTP is ready */
+    uint64_t tx_rtp_packets;      /* protected and sent */
+    uint64_t tx_rtp_bytes;        /* length on the wire */
+    uint64_t tx_rtcp_packets;
+    uint64_t tx_rtcp_bytes;
+    uint64_t tx_raw_packets; /* peer_send_raw */
+    uint64_t tx_failed;      /* protect or send errors */
+};
+
+struct peer;
+
+/* Fills cfg with the defaults above. */
+void peer_cfg_init(struct peer_cfg *cfg);
+
+/* Creates a peer: its thread and GMainContext, one libnice agent (RFC 5245 full ICE, UDP only,
+ * one stream with one component, bound to cfg->local_ip) with its host candidates gathered, and
+ * a fresh ECDSA P-256 self-signed certificate. cfg may be NULL (defaults); cbs may be NULL; arg
+ * is passed to the callbacks. Writes *out only on success. Errors: -EINVAL (bad local_ip or
+ * srtp_profiles), -ENOMEM, -EIO (OpenSSL, libnice or thread failure), -ETIMEDOUT (gathering). */
+int peer_new(struct peer **out, const struct peer_cfg *cfg, const struct peer_cbs *cbs, void *arg);
+
+/* Stops the peer's thread (sending a DTLS close_notify first when connected) and frees
+ * everything. Accepts NULL. No send may be running or start on another thread. */
+void peer_free(struct peer *p);
+
+/* The local ICE credentials and the certificate's SHA-256 fingerprint ("AB:CD:...", upper
+ * case), valid for the peer's life. */
+const char *peer_ice_ufrag(const struct peer *p);
+const char *peer_ice_pwd(const struct peer *p);
+const char *peer_fingerprint(const struct peer *p);
+
+/* Copies up to max local host candidates into out. Returns how many, or -EIO. */
+int peer_local_candidates(const struct peer *p, struct peer_candidate *out, size_t max);
+
+/* Gives the remote description and starts: ICE checks towards the n remote host candidates
+ * (nominating when controlling), then the DTLS handshake on the selected pair, verifying the
+ * remote certificate against fingerprint_sha256 (same text form as peer_fingerprint, case
+ * insensitive; a mismatch ends in FAILED), then SRTP keys (RFC 5764). Call once.
+ * Errors: -EINVAL (bad argument or address, n == 0), -EALREADY (called before), -EIO. */
+int peer_set_remote(struct peer *p, const char *ufrag, const char *pwd,
+                    const struct peer_candidate *cands, size_t n, const char *fingerprint_sha256);
+
+/* The current state. */
+enum peer_state peer_state_get(const struct peer *p);
+
+/* Waits until the state is want. Returns 0, -ETIMEDOUT after timeout_ms (negative: forever),
+ * or -ECONNABORTED when the peer reached FAILED or CLOSED and that is not want. */
+int peer_wait_state(struct peer *p, enum peer_state want, int timeout_ms);
+
+/* Protects a copy of buf (the caller's bytes are left untouched) and sends it on the selected
+ * pair. len is at most PEER_PKT_MAX. Errors: -ENOTCONN (not CONNECTED), -EMSGSIZE, -EBADMSG
+ * (libsrtp refused the packet, e.g. too short for an RTP header), -EIO (send failed). */
+int peer_send_rtp(struct peer *p, const uint8_t *buf, size_t len);
+int peer_send_rtcp(struct peer *p, const uint8_t *buf, size_t len);
+
+/* Sends buf as it is, unprotected, on the selected pair: for bad-input tests. Works once ICE
+ * has a selected pair (CONNECTED or during the handshake). Errors: -ENOTCONN, -EMSGSIZE
+ * (over 65535), -EIO. */
+int peer_send_raw(struct peer *p, const uint8_t *buf, size_t len);
+
+/* Copies the counters into st. */
+void peer_stats_get(const struct peer *p, struct peer_stats *st);
+
+#endif

@@ -1,0 +1,304 @@
+/* Integration test scaffolding. */
+#include "integ_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "app/sfu.h"
+#include "dtls/dtls.h"
+#include "srtp/sfu_srtp.h"
+
+struct integ_priv {
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t stop;
+    uv_sem_t ready;
+    struct sfu *sfu;
+    struct dtls_ctx *dtls;
+    int start_err;
+    struct integ_sfu *s;
+};
+
+static void on_stop(uv_async_t *a)
+{
+    struct integ_priv *p = a->data;
+    if (p->sfu)
+        sfu_shutdown(p->sfu);
+    p->sfu = NULL;
+    uv_close((uv_handle_t *)&p->stop, NULL);
+}
+
+static void sfu_thread(void *arg)
+{
+    struct integ_priv *p = arg;
+    p->start_err = sfu_new(&p->sfu, &p->loop, &p->s->cfg, p->dtls);
+    uv_sem_post(&p->ready);
+    uv_run(&p->loop, UV_RUN_DEFAULT);
+}
+
+int integ_sfu_start(struct integ_sfu *s, unsigned workers)
+{
+    char err[256];
+    struct integ_priv *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    snprintf(s->dir, sizeof(s->dir), "/tmp/gpsfu-integ-XXXXXX");
+    if (!mkdtemp(s->dir)) {
+        free(p);
+        return -errno;
+    }
+    sfu_config_defaults(&s->cfg);
+    s->cfg.workers = workers;
+    s->cfg.port_base = 0;
+    s->cfg.log_level = getenv("INTEG_DEBUG") ? LOG_DEBUG : LOG_WARN;
+    s->cfg.grace_ms = 10000;
+    snprintf(s->cfg.control_unix, sizeof(s->cfg.control_unix), "%s/sfu.sock", s->dir);
+    if (sfu_config_finish(&s->cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "config: %s\n", err);
+        free(p);
+        return -EINVAL;
+    }
+    log_level_set(s->cfg.log_level);
+    sfu_srtp_global_init();
+    if (dtls_ctx_new(&p->dtls) < 0) {
+        free(p);
+        return -ENOMEM;
+    }
+    p->s = s;
+    uv_loop_init(&p->loop);
+    uv_async_init(&p->loop, &p->stop, on_stop);
+    p->stop.data = p;
+    uv_sem_init(&p->ready, 0);
+    uv_thread_create(&p->thread, sfu_thread, p);
+    uv_sem_wait(&p->ready);
+    s->priv = p;
+    if (p->start_err < 0) {
+        integ_sfu_stop(s);
+        return -EIO;
+    }
+    return 0;
+}
+
+void integ_sfu_stop(struct integ_sfu *s)
+{
+    struct integ_priv *p = s->priv;
+    if (!p)
+        return;
+    uv_async_send(&p->stop);
+    uv_thread_join(&p->thread);
+    uv_run(&p->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&p->loop);
+    uv_sem_destroy(&p->ready);
+    dtls_ctx_free(p->dtls);
+    free(p);
+    s->priv = NULL;
+    unlink(s->cfg.control_unix);
+    rmdir(s->dir);
+}
+
+int integ_ctl_connect(struct integ_sfu *s, struct ctl_client **out)
+{
+    return ctl_client_connect_unix(out, s->cfg.control_unix);
+}
+
+Sfu__Envelope *integ_call(struct ctl_client *c, Sfu__Envelope *req)
+{
+    Sfu__Envelope *resp = NULL;
+    if (ctl_client_call(c, req, &resp, 5000) < 0)
+        return NULL;
+    return resp;
+}
+
+static int ok_or_code(Sfu__Envelope *resp)
+{
+    int rc = -1;
+    if (resp && resp->body_case == SFU__ENVELOPE__BODY_OK)
+        rc = 0;
+    else if (resp && resp->body_case == SFU__ENVELOPE__BODY_ERROR)
+        rc = (int)resp->error->code;
+    if (resp)
+        sfu__envelope__free_unpacked(resp, NULL);
+    return rc;
+}
+
+int integ_create_room(struct ctl_client *c, const char *room)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CreateRoomRequest req = SFU__CREATE_ROOM_REQUEST__INIT;
+    req.room_id = (char *)room;
+    env.body_case = SFU__ENVELOPE__BODY_CREATE_ROOM;
+    env.create_room = &req;
+    return ok_or_code(integ_call(c, &env));
+}
+
+int integ_create_transport(struct ctl_client *c, const char *room, struct integ_transport *t)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CreateTransportRequest req = SFU__CREATE_TRANSPORT_REQUEST__INIT;
+    req.room_id = (char *)room;
+    env.body_case = SFU__ENVELOPE__BODY_CREATE_TRANSPORT;
+    env.create_transport = &req;
+    Sfu__Envelope *resp = integ_call(c, &env);
+    if (!resp || resp->body_case != SFU__ENVELOPE__BODY_TRANSPORT_CREATED) {
+        if (resp)
+            sfu__envelope__free_unpacked(resp, NULL);
+        return -1;
+    }
+    Sfu__CreateTransportResponse *r = resp->transport_created;
+    memset(t, 0, sizeof(*t));
+    t->id = r->transport_id;
+    snprintf(t->ufrag, sizeof(t->ufrag), "%s", r->ice_ufrag);
+    snprintf(t->pwd, sizeof(t->pwd), "%s", r->ice_pwd);
+    snprintf(t->fingerprint, sizeof(t->fingerprint), "%s", r->fingerprint->value);
+    snprintf(t->cand.ip, sizeof(t->cand.ip), "%s", r->candidates[0]->ip);
+    t->cand.port = (uint16_t)r->candidates[0]->port;
+    t->cand.priority = r->candidates[0]->priority;
+    snprintf(t->cand.foundation, sizeof(t->cand.foundation), "%s", r->candidates[0]->foundation);
+    sfu__envelope__free_unpacked(resp, NULL);
+    return 0;
+}
+
+int integ_connect_transport(struct ctl_client *c, const char *room, uint64_t transport_id,
+                            const char *fingerprint)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__ConnectTransportRequest req = SFU__CONNECT_TRANSPORT_REQUEST__INIT;
+    Sfu__DtlsFingerprint fp = SFU__DTLS_FINGERPRINT__INIT;
+    fp.algorithm = "sha-256";
+    fp.value = (char *)fingerprint;
+    req.room_id = (char *)room;
+    req.transport_id = transport_id;
+    req.fingerprint = &fp;
+    env.body_case = SFU__ENVELOPE__BODY_CONNECT_TRANSPORT;
+    env.connect_transport = &req;
+    return ok_or_code(integ_call(c, &env));
+}
+
+int integ_join(struct ctl_client *c, const char *room, const struct peer_cbs *cbs, void *arg,
+               struct peer **peer, uint64_t *transport_id)
+{
+    struct integ_transport t;
+    struct peer_cfg cfg;
+    struct peer *p;
+    int rc;
+    if (integ_create_transport(c, room, &t) < 0) {
+        fprintf(stderr, "join: create transport failed\n");
+        return -1;
+    }
+    peer_cfg_init(&cfg);
+    if ((rc = peer_new(&p, &cfg, cbs, arg)) < 0) {
+        fprintf(stderr, "join: peer_new: %d\n", rc);
+        return -1;
+    }
+    if ((rc = integ_connect_transport(c, room, t.id, peer_fingerprint(p))) != 0) {
+        fprintf(stderr, "join: connect transport: %d\n", rc);
+        peer_free(p);
+        return -1;
+    }
+    if ((rc = peer_set_remote(p, t.ufrag, t.pwd, &t.cand, 1, t.fingerprint)) < 0 ||
+        (rc = peer_wait_state(p, PEER_STATE_CONNECTED, 10000)) < 0) {
+        fprintf(stderr, "join: peer did not connect: %d (state %d)\n", rc, peer_state_get(p));
+        peer_free(p);
+        return -1;
+    }
+    *peer = p;
+    *transport_id = t.id;
+    return 0;
+}
+
+uint64_t integ_produce_vp8(struct ctl_client *c, const char *room, uint64_t transport_id,
+                           uint32_t ssrc, uint32_t rtx_ssrc)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__ProduceRequest req = SFU__PRODUCE_REQUEST__INIT;
+    Sfu__RtpParameters rtp = SFU__RTP_PARAMETERS__INIT;
+    Sfu__Codec codec = SFU__CODEC__INIT;
+    Sfu__Codec *codecs[1] = {&codec};
+    Sfu__Encoding enc = SFU__ENCODING__INIT;
+    Sfu__Encoding *encs[1] = {&enc};
+    Sfu__HeaderExtension mid = SFU__HEADER_EXTENSION__INIT, twcc = SFU__HEADER_EXTENSION__INIT;
+    Sfu__HeaderExtension *exts[2] = {&mid, &twcc};
+    char *fb[] = {"nack", "nack pli", "ccm fir", "transport-cc"};
+    codec.name = "VP8";
+    codec.payload_type = 96;
+    codec.clock_rate = 90000;
+    codec.rtx_payload_type = 97;
+    codec.n_rtcp_fb = 4;
+    codec.rtcp_fb = fb;
+    enc.ssrc = ssrc;
+    enc.rtx_ssrc = rtx_ssrc;
+    mid.id = 1;
+    mid.uri = "urn:ietf:params:rtp-hdrext:sdes:mid";
+    twcc.id = 3;
+    twcc.uri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+    rtp.mid = "1";
+    rtp.n_codecs = 1;
+    rtp.codecs = codecs;
+    rtp.n_encodings = 1;
+    rtp.encodings = encs;
+    rtp.n_header_extensions = 2;
+    rtp.header_extensions = exts;
+    req.room_id = (char *)room;
+    req.transport_id = transport_id;
+    req.kind = SFU__MEDIA_KIND__MEDIA_KIND_VIDEO;
+    req.rtp = &rtp;
+    env.body_case = SFU__ENVELOPE__BODY_PRODUCE;
+    env.produce = &req;
+    Sfu__Envelope *resp = integ_call(c, &env);
+    uint64_t id = 0;
+    if (resp && resp->body_case == SFU__ENVELOPE__BODY_PRODUCED)
+        id = resp->produced->producer_id;
+    else if (resp && resp->body_case == SFU__ENVELOPE__BODY_ERROR)
+        fprintf(stderr, "produce: %s\n", resp->error->reason);
+    if (resp)
+        sfu__envelope__free_unpacked(resp, NULL);
+    return id;
+}
+
+Sfu__Envelope *integ_consume(struct ctl_client *c, const char *room, uint64_t transport_id,
+                             uint64_t producer_id, const char *mid)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__ConsumeRequest req = SFU__CONSUME_REQUEST__INIT;
+    Sfu__Codec codec = SFU__CODEC__INIT;
+    Sfu__Codec *codecs[1] = {&codec};
+    Sfu__HeaderExtension xmid = SFU__HEADER_EXTENSION__INIT, twcc = SFU__HEADER_EXTENSION__INIT;
+    Sfu__HeaderExtension *exts[2] = {&xmid, &twcc};
+    codec.name = "VP8";
+    codec.payload_type = 100;
+    codec.clock_rate = 90000;
+    codec.rtx_payload_type = 101;
+    xmid.id = 4;
+    xmid.uri = "urn:ietf:params:rtp-hdrext:sdes:mid";
+    twcc.id = 5;
+    twcc.uri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+    req.room_id = (char *)room;
+    req.transport_id = transport_id;
+    req.producer_id = producer_id;
+    req.mid = (char *)mid;
+    req.n_codecs = 1;
+    req.codecs = codecs;
+    req.n_header_extensions = 2;
+    req.header_extensions = exts;
+    env.body_case = SFU__ENVELOPE__BODY_CONSUME;
+    env.consume = &req;
+    return integ_call(c, &env);
+}
+
+void integ_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+void integ_sleep_us(unsigned us)
+{
+    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000L};
+    nanosleep(&ts, NULL);
+}

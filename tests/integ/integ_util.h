@@ -1,0 +1,62 @@
+/* Integration test scaffolding: a real SFU (the sfu_core library, the same code as the
+ * executable) on its own thread with real sockets, a control client, and simulated peers joined
+ * to it through the control protocol, as signalling will do. */
+#ifndef INTEG_UTIL_H
+#define INTEG_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/config.h"
+#include "ctl_client.h"
+#include "peer.h"
+#include "sfu.pb-c.h"
+
+struct integ_sfu {
+    struct sfu_config cfg;
+    char dir[64];
+    void *priv; /* owned */
+};
+
+/* Starts an SFU with workers workers on ephemeral ports and a Unix control socket in a new
+ * temporary folder. Returns 0 or negative. */
+int integ_sfu_start(struct integ_sfu *s, unsigned workers);
+void integ_sfu_stop(struct integ_sfu *s);
+int integ_ctl_connect(struct integ_sfu *s, struct ctl_client **out);
+
+/* One request, its response; NULL on a transport error. The caller frees the response. */
+Sfu__Envelope *integ_call(struct ctl_client *c, Sfu__Envelope *req);
+/* 0 when the response is Ok, else the error code (or -1). */
+int integ_create_room(struct ctl_client *c, const char *room);
+
+struct integ_transport {
+    uint64_t id;
+    char ufrag[64];
+    char pwd[64];
+    char fingerprint[128];
+    struct peer_candidate cand;
+};
+
+int integ_create_transport(struct ctl_client *c, const char *room, struct integ_transport *t);
+int integ_connect_transport(struct ctl_client *c, const char *room, uint64_t transport_id,
+                            const char *fingerprint);
+
+/* Makes a transport in room, a peer with cbs/arg, and connects them (ICE, DTLS, SRTP) within
+ * a few seconds. Returns 0 or negative; on success *peer is the caller's to free. */
+int integ_join(struct ctl_client *c, const char *room, const struct peer_cbs *cbs, void *arg,
+               struct peer **peer, uint64_t *transport_id);
+
+/* Video VP8 (pt 96, RTX 97) with the MID (id 1) and transport-wide sequence (id 3) extensions,
+ * as Chrome offers. Returns the producer id or 0. */
+uint64_t integ_produce_vp8(struct ctl_client *c, const char *room, uint64_t transport_id,
+                           uint32_t ssrc, uint32_t rtx_ssrc);
+/* The subscriber negotiated VP8 as pt 100 (RTX 101), MID id 4 and transport-cc id 5.
+ * Returns the response (the caller frees it) or NULL; *err_code gets the error code if any. */
+Sfu__Envelope *integ_consume(struct ctl_client *c, const char *room, uint64_t transport_id,
+                             uint64_t producer_id, const char *mid);
+
+/* Sleeps ms milliseconds. */
+void integ_sleep_ms(unsigned ms);
+void integ_sleep_us(unsigned us);
+
+#endif
