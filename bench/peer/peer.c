@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "peer_priv.h"
 #include "srtp/sfu_srtp.h"
 
-#define GATHER_TIMEOUT_MS 5000
+#define GATHER_TIMEOUT_MS  5000
+#define PEER_SOCKET_BUFFER (2 * 1024 * 1024)
 
 void peer_cfg_init(struct peer_cfg *cfg)
 {
@@ -151,6 +153,24 @@ static void peer_on_gathering_done(NiceAgent *agent, guint stream_id, gpointer d
     pthread_mutex_unlock(&p->mu);
 }
 
+/* Grows the kernel buffers of the selected socket: many simulated peers share two cores, and a
+ * peer thread that is not scheduled for a few milliseconds must not lose media to a full
+ * default-sized buffer. SO_RCVBUFFORCE works as root past rmem_max; otherwise the plain option
+ * gives what the system allows. */
+static void peer_socket_grow(struct peer *p)
+{
+    GSocket *gs = nice_agent_get_selected_socket(p->agent, p->stream_id, 1);
+    if (!gs)
+        return;
+    int fd = g_socket_get_fd(gs);
+    int size = PEER_SOCKET_BUFFER;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    g_object_unref(gs);
+}
+
 static void peer_on_component_state(NiceAgent *agent, guint stream_id, guint component_id,
                                     guint state, gpointer data)
 {
@@ -162,6 +182,7 @@ static void peer_on_component_state(NiceAgent *agent, guint stream_id, guint com
     if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
         if (!atomic_load_explicit(&p->ice_ready, memory_order_relaxed)) {
             atomic_store_explicit(&p->ice_ready, true, memory_order_release);
+            peer_socket_grow(p);
             peer__dtls_ice_ready(p);
         }
     } else if (state == NICE_COMPONENT_STATE_FAILED) {

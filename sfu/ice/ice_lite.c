@@ -19,7 +19,7 @@
 #define STUN_USERNAME_MAX 513 /* RFC 5389 section 15.3 */
 
 struct ice_lite {
-    StunAgent agent;   /* borrows `known` (static) */
+    StunAgent agent;   /* borrows known_attrs (static) */
     StunMessage req;   /* scratch: the request being checked, borrows the caller's bytes */
     StunMessage resp;  /* scratch: the reply being built, borrows the caller's buffer */
     const char *ufrag; /* borrowed for one ice_lite_check call: the validater reads it */
@@ -224,6 +224,10 @@ int ice_lite_check(struct ice_lite *ice, const uint8_t *req, size_t len,
      * header, so that case is refused here. */
     if (cap < STUN_HDR_LEN)
         return -ENOSPC;
+
+    /* Empty credentials would let a USERNAME of ":anything" or an empty key through. */
+    if (local_ufrag[0] == '\0' || local_pwd[0] == '\0')
+        return -EINVAL;
 
     ice->ufrag = local_ufrag;
     ice->ufrag_len = strlen(local_ufrag);

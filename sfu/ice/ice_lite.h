@@ -81,7 +81,8 @@ void ice_lite_free(struct ice_lite *ice);
  * (USERNAME of another ufrag, wrong password, or USERNAME/MESSAGE-INTEGRITY missing): send
  * nothing at all; -EBADMSG for malformed STUN, a missing or bad FINGERPRINT; -EPROTO for what an
  * ICE-lite agent does not answer (responses, other methods, unknown comprehension-required
- * attributes): ignore it; -EINVAL for an unusable `from`; -ENOSPC if reply is too small.
+ * attributes): ignore it; -EINVAL for an unusable `from` or empty credentials; -ENOSPC if reply
+ * is too small.
  * No allocation, no syscall. */
 int ice_lite_check(struct ice_lite *ice, const uint8_t *req, size_t len,
                    const struct sockaddr *from, socklen_t from_len, const char *local_ufrag,

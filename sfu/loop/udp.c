@@ -12,8 +12,9 @@
 #include "core/log.h"
 
 /* libuv reads up to 20 datagrams per recvmmsg, one per 64 KiB chunk of the buffer. */
-#define UDP_RECV_CHUNK  (64 * 1024)
-#define UDP_RECV_CHUNKS 20
+#define UDP_RECV_CHUNK    (64 * 1024)
+#define UDP_RECV_CHUNKS   20
+#define UDP_SOCKET_BUFFER (8 * 1024 * 1024)
 
 struct udp_port {
     uv_udp_t handle;
@@ -217,11 +218,15 @@ int udp_port_new(struct udp_port **out, uv_loop_t *loop, const char *ip, uint16_
     u->open_handles++;
     err = uv_udp_bind(&u->handle, (struct sockaddr *)&ss, 0);
     if (err == 0) {
-        /* Bursts of video keyframes: give the kernel room before it drops. */
-        int size = 4 * 1024 * 1024;
-        uv_recv_buffer_size((uv_handle_t *)&u->handle, &size);
-        size = 4 * 1024 * 1024;
-        uv_send_buffer_size((uv_handle_t *)&u->handle, &size);
+        /* Bursts of video keyframes: give the kernel room before it drops. As root the
+         * FORCE options pass the system's rmem_max/wmem_max (212992 bytes on a stock Debian). */
+        int fd, size = UDP_SOCKET_BUFFER;
+        if (uv_fileno((uv_handle_t *)&u->handle, &fd) == 0) {
+            if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+            if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+                setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+        }
         err = uv_udp_recv_start(&u->handle, udp_alloc, udp_on_recv);
     }
     if (err == 0)

@@ -96,9 +96,10 @@ static int test_forward_wrap(void)
     }
     CHECK(subs[0].want_ssrc != subs[1].want_ssrc);
 
-    /* Paced by what the subscribers have received (at most WINDOW packets in flight), so the
-     * run asserts correctness whatever the machine's speed, with the socket buffers never
-     * overrun; a lost packet stalls the window only until the bounded wait gives up. */
+    /* Paced by what the subscribers have received (at most WINDOW packets in flight, well inside a
+     * peer socket's default receive buffer), so the run asserts correctness whatever the machine's
+     * speed, with the socket buffers never overrun; a lost packet stalls the window only until the
+     * bounded wait gives up. */
     uint8_t pkt[12 + PAYLOAD_LEN];
     for (uint32_t i = 0; i < N_PACKETS; i++) {
         pkt[0] = 0x80;
@@ -121,7 +122,33 @@ static int test_forward_wrap(void)
             break;
         integ_sleep_ms(50);
     }
+    {
+        Sfu__Envelope env = SFU__ENVELOPE__INIT;
+        Sfu__GetStatsRequest req = SFU__GET_STATS_REQUEST__INIT;
+        req.room_id = "room-a";
+        env.body_case = SFU__ENVELOPE__BODY_GET_STATS;
+        env.get_stats = &req;
+        Sfu__Envelope *st = integ_call(ctl, &env);
+        CHECK(st && st->body_case == SFU__ENVELOPE__BODY_STATS);
+        for (size_t k = 0; k < st->stats->n_transports; k++)
+            fprintf(stderr, "transport %zu: rx %llu dropped %llu, tx %llu dropped %llu\n", k,
+                    (unsigned long long)st->stats->transports[k]->rx->packets,
+                    (unsigned long long)st->stats->transports[k]->rx->dropped,
+                    (unsigned long long)st->stats->transports[k]->tx->packets,
+                    (unsigned long long)st->stats->transports[k]->tx->dropped);
+        for (size_t k = 0; k < st->stats->n_consumers; k++)
+            fprintf(stderr, "consumer %zu: forwarded %llu dropped %llu\n", k,
+                    (unsigned long long)st->stats->consumers[k]->counters->forwarded,
+                    (unsigned long long)st->stats->consumers[k]->counters->dropped);
+        CHECK_EQ(st->stats->producers[0]->counters->packets, N_PACKETS);
+        sfu__envelope__free_unpacked(st, NULL);
+    }
     for (int k = 0; k < 2; k++) {
+        struct peer_stats ps;
+        peer_stats_get(subp[k], &ps);
+        fprintf(stderr, "subscriber %d peer: rx rtp %llu, unprotect failed %llu, dropped %llu\n", k,
+                (unsigned long long)ps.rx_rtp_packets, (unsigned long long)ps.rx_unprotect_failed,
+                (unsigned long long)ps.rx_dropped);
         fprintf(stderr,
                 "subscriber %d: received %llu of %d, bad payload %llu, bad order %llu, "
                 "bad ssrc %llu, seq wraps %llu\n",

@@ -576,9 +576,16 @@ static int test_bad_source_address(void)
                             sizeof(from) - 4, "evtj", rfc_pwd, reply, &n, &info);
     int e2 = ice_lite_check(ice, rfc_req, sizeof(rfc_req), (const struct sockaddr *)&unix_from,
                             sizeof(unix_from), "evtj", rfc_pwd, reply, &n, &info);
+    n = sizeof(reply);
+    int e3 = ice_lite_check(ice, rfc_req, sizeof(rfc_req), (const struct sockaddr *)&from,
+                            sizeof(from), "", rfc_pwd, reply, &n, &info);
+    int e4 = ice_lite_check(ice, rfc_req, sizeof(rfc_req), (const struct sockaddr *)&from,
+                            sizeof(from), "evtj", "", reply, &n, &info);
     ice_lite_free(ice);
     CHECK_EQ(e1, -EINVAL);
     CHECK_EQ(e2, -EINVAL);
+    CHECK_EQ(e3, -EINVAL);
+    CHECK_EQ(e4, -EINVAL);
     return 0;
 }
 
@@ -626,7 +633,7 @@ static const struct test_case cases[] = {
     {"conncheck_role_conflict", test_conncheck_role_conflict},
     {"binding_indication", test_binding_indication},
     {"request_shapes", test_request_shapes},
-    {"bad_source_address", test_bad_source_address},
+    {"bad_source_or_credentials", test_bad_source_address},
     {"credentials_generate", test_credentials_generate},
 };
 
