@@ -246,7 +246,9 @@ static size_t list_count(const struct list *head)
     return n;
 }
 
-static void do_get_stats(struct worker *w, uint64_t conn, uint64_t id, struct room *r)
+/* The room's counters as a response to conn (event false) or as a stats event to the room's
+ * owner (event true). */
+static void do_get_stats(struct worker *w, uint64_t conn, uint64_t id, struct room *r, bool event)
 {
     size_t nt = list_count(&r->transports), np = list_count(&r->producers),
            nc = list_count(&r->consumers);
@@ -256,7 +258,8 @@ static void do_get_stats(struct worker *w, uint64_t conn, uint64_t id, struct ro
                   nc * (sizeof(Sfu__ConsumerStats) + sizeof(Sfu__Counters) + sizeof(void *));
     uint8_t *mem = calloc(1, size ? size : 1);
     if (!mem) {
-        reply_error(w, conn, id, E_NO_RESOURCES, "out of memory");
+        if (!event)
+            reply_error(w, conn, id, E_NO_RESOURCES, "out of memory");
         return;
     }
     Sfu__TransportStats *ts = (Sfu__TransportStats *)mem;
@@ -314,10 +317,24 @@ static void do_get_stats(struct worker *w, uint64_t conn, uint64_t id, struct ro
     st.n_consumers = nc;
     st.consumers = csp;
     env.id = id;
-    env.body_case = SFU__ENVELOPE__BODY_STATS;
-    env.stats = &st;
-    worker_send_response(w, conn, &env);
+    if (event) {
+        env.body_case = SFU__ENVELOPE__BODY_STATS_EVENT;
+        env.stats_event = &st;
+        worker_send_event(w, r->id, &env);
+    } else {
+        env.body_case = SFU__ENVELOPE__BODY_STATS;
+        env.stats = &st;
+        worker_send_response(w, conn, &env);
+    }
     free(mem);
+}
+
+void dispatch_stats_events(struct worker *w)
+{
+    for (size_t b = 0; b <= w->rooms.mask; b++) {
+        for (struct hmap_node *n = w->rooms.buckets[b]; n; n = n->next)
+            do_get_stats(w, 0, 0, (struct room *)((char *)n - offsetof(struct room, node)), true);
+    }
 }
 
 static void dispatch_in_room(struct worker *w, uint64_t conn, const Sfu__Envelope *env,
@@ -460,7 +477,7 @@ static void dispatch_in_room(struct worker *w, uint64_t conn, const Sfu__Envelop
         return;
     }
     case SFU__ENVELOPE__BODY_GET_STATS:
-        do_get_stats(w, conn, id, r);
+        do_get_stats(w, conn, id, r, false);
         return;
     default:
         reply_error(w, conn, id, SFU__ERROR_CODE__ERROR_CODE_UNKNOWN_REQUEST,

@@ -17,6 +17,9 @@ void dispatch_request(struct worker *w, uint64_t conn_id, Sfu__Envelope *env);
  * Returns 0 or -ENOMEM. */
 int dispatch_list_rooms(struct worker *w, uint8_t **out, size_t *len);
 
+/* Sends every room's counters as a stats event to its owner (the periodic stats). */
+void dispatch_stats_events(struct worker *w);
+
 /* The room a request names, or NULL for requests that name none (list, claim) or a body that
  * is not a request. Borrowed from env. */
 const char *dispatch_room_id(const Sfu__Envelope *env);

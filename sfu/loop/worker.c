@@ -158,7 +158,12 @@ static void worker_on_async(uv_async_t *a)
 static void worker_on_tick(uv_timer_t *t)
 {
     struct worker *w = t->data;
-    router_tick(w, uv_now(&w->loop));
+    uint64_t now = uv_now(&w->loop);
+    router_tick(w, now);
+    if (w->cfg->stats_interval_ms && now - w->last_stats_ms >= w->cfg->stats_interval_ms) {
+        w->last_stats_ms = now;
+        dispatch_stats_events(w);
+    }
 }
 
 static void worker_main(void *arg)

@@ -94,6 +94,7 @@ struct worker {
     struct hmap by_ufrag;  /* struct transport by local ufrag */
     struct hmap by_addr;   /* struct transport by selected remote address */
     uint64_t next_id;
+    uint64_t last_stats_ms;
     uint16_t port;
     struct worker_counters counters;
     struct log_ratelimit rl_media; /* media-path complaints of this worker */

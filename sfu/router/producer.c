@@ -266,6 +266,10 @@ void producer_on_rtp(struct producer *p, unsigned stream, bool is_rtx, struct pk
     nack_tracker_on_packet(s->nack, v.seq, pkt->arrival_us);
     if (stream == 0)
         nack_history_put(p->history, v.seq, pkt);
+    /* Consumers get the first encoding only until simulcast layer selection exists: mixing
+     * layers into one outgoing stream would make every packet a switch of source. */
+    if (stream != 0)
+        return;
     bool keyframe = producer_is_keyframe(p, c, &v);
     struct list *pos;
     list_for_each(pos, &p->consumers)
