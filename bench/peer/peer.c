@@ -7,7 +7,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/bytes.h"
 #include "peer_priv.h"
+#include "rtp/nack_tracker.h"
+#include "rtp/rtcp.h"
+#include "rtp/rtp.h"
 #include "srtp/sfu_srtp.h"
 
 #define GATHER_TIMEOUT_MS  5000
@@ -191,6 +195,148 @@ static void peer_on_component_state(NiceAgent *agent, guint stream_id, guint com
     }
 }
 
+/* ---- receiver feature: RTX, loss tracking, NACKs (peer's thread) ---- */
+
+static const struct peer_rtx *peer_rtx_find(const struct peer *p, uint32_t rtx_ssrc)
+{
+    for (size_t i = 0; i < p->nrtx; i++)
+        if (p->rtx[i].rtx_ssrc == rtx_ssrc)
+            return &p->rtx[i];
+    return NULL;
+}
+
+/* Turns the RTX packet of len bytes in rx_buf back into the packet it repairs, in place (RFC 4588
+ * section 4: the OSN leads the payload). Returns the new length, or -EBADMSG for a packet that
+ * does not parse, carries another payload type, or is padding only (bandwidth probing). */
+static int peer_rtx_unwrap(struct peer *p, const struct peer_rtx *x, size_t len)
+{
+    struct rtp_view v;
+
+    if (rtp_view_parse(&v, p->rx_buf, len) < 0 || v.pt != x->rtx_pt || v.payload_len < 2)
+        return -EBADMSG;
+    uint16_t osn = be16_load(v.payload);
+    memmove(p->rx_buf + v.hdr_len, p->rx_buf + v.hdr_len + 2, v.payload_len - 2);
+    p->rx_buf[0] &= (uint8_t)~0x20; /* the padding stayed behind */
+    rtp_seq_set(p->rx_buf, osn);
+    rtp_ssrc_set(p->rx_buf, x->media_ssrc);
+    rtp_pt_set(p->rx_buf, x->media_pt);
+    return (int)(v.hdr_len + v.payload_len - 2);
+}
+
+/* Notes a media packet's arrival in its stream's tracker; a new SSRC takes a free slot, and
+ * SSRCs past PEER_NACK_STREAMS go untracked. */
+static void peer_nack_note(struct peer *p, uint32_t ssrc, uint16_t seq)
+{
+    struct peer_rx_stream *free_slot = NULL;
+
+    for (size_t i = 0; i < PEER_NACK_STREAMS; i++) {
+        struct peer_rx_stream *s = &p->rx_streams[i];
+
+        if (s->used && s->ssrc == ssrc) {
+            nack_tracker_on_packet(s->nack, seq, (uint64_t)g_get_monotonic_time());
+            return;
+        }
+        if (!s->used && !free_slot)
+            free_slot = s;
+    }
+    if (free_slot) {
+        free_slot->used = true;
+        free_slot->ssrc = ssrc;
+        nack_tracker_on_packet(free_slot->nack, seq, (uint64_t)g_get_monotonic_time());
+    }
+}
+
+/* A decrypted RTP packet of len bytes in rx_buf: unwraps RTX, tracks, hands it on. */
+static void peer_rx_rtp(struct peer *p, size_t len)
+{
+    uint32_t ssrc = be32_load(p->rx_buf + 8);
+    const struct peer_rtx *x = p->nrtx ? peer_rtx_find(p, ssrc) : NULL;
+    bool repaired = false;
+
+    if (x) {
+        int n = peer_rtx_unwrap(p, x, len);
+
+        if (n < 0) {
+            peer__count(&p->n.rx_dropped, 1);
+            return;
+        }
+        len = (size_t)n;
+        ssrc = x->media_ssrc;
+        repaired = true;
+    }
+    if (p->nack)
+        peer_nack_note(p, ssrc, be16_load(p->rx_buf + 2));
+    if (repaired)
+        peer__count(&p->n.rx_rtx_repaired, 1);
+    peer__count(&p->n.rx_rtp_packets, 1);
+    peer__count(&p->n.rx_rtp_bytes, (uint64_t)len);
+    if (p->cbs.on_rtp)
+        p->cbs.on_rtp(p->arg, p->rx_buf, len);
+}
+
+/* Every PEER_NACK_INTERVAL_MS: one generic NACK per stream with something due. */
+static gboolean peer_nack_tick(gpointer data)
+{
+    struct peer *p = data;
+    uint16_t seqs[PEER_NACK_MAX_SEQS];
+    uint64_t now = (uint64_t)g_get_monotonic_time();
+
+    if (peer_state_get(p) != PEER_STATE_CONNECTED || !p->srtp_fb)
+        return G_SOURCE_CONTINUE;
+    for (size_t i = 0; i < PEER_NACK_STREAMS; i++) {
+        struct peer_rx_stream *s = &p->rx_streams[i];
+        size_t n;
+        int len, sent;
+
+        if (!s->used)
+            continue;
+        n = nack_tracker_collect(s->nack, now, seqs, PEER_NACK_MAX_SEQS);
+        if (n == 0)
+            continue;
+        len = rtcp_write_nack(p->fb_buf, PEER_PKT_MAX, p->fb_ssrc, s->ssrc, seqs, n);
+        /* Counted apart from tx_rtcp_* and tx_failed, which the sending thread writes. */
+        if (len < 0 || srtp_protect_rtcp(p->srtp_fb, p->fb_buf, &len) != srtp_err_status_ok) {
+            peer__count(&p->n.tx_nack_failed, 1);
+            continue;
+        }
+        sent = nice_agent_send(p->agent, p->stream_id, 1, (guint)len, (const gchar *)p->fb_buf);
+        if (sent != len) {
+            peer__count(&p->n.tx_nack_failed, 1);
+            continue;
+        }
+        peer__count(&p->n.tx_nack_packets, 1);
+        peer__count(&p->n.tx_nack_seqs, n);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static int peer_apply_rtx(struct peer *p, void *data)
+{
+    const struct peer_rtx *x = data;
+
+    for (size_t i = 0; i < p->nrtx; i++) {
+        if (p->rtx[i].media_ssrc == x->media_ssrc) {
+            p->rtx[i] = *x;
+            return 0;
+        }
+    }
+    if (p->nrtx == PEER_RTX_MAX)
+        return -ENOSPC;
+    p->rtx[p->nrtx++] = *x;
+    return 0;
+}
+
+int peer_set_rtx(struct peer *p, uint32_t media_ssrc, uint32_t rtx_ssrc, uint8_t rtx_pt,
+                 uint8_t media_pt)
+{
+    struct peer_rtx x = {
+        .media_ssrc = media_ssrc, .rtx_ssrc = rtx_ssrc, .rtx_pt = rtx_pt, .media_pt = media_pt};
+
+    if (!p || rtx_pt > 127 || media_pt > 127 || rtx_ssrc == media_ssrc)
+        return -EINVAL;
+    return peer_call_sync(p, peer_apply_rtx, &x);
+}
+
 /* Received datagrams, demultiplexed by first byte (RFC 7983); libnice keeps STUN itself. */
 static void peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
                          gchar *gbuf, gpointer data)
@@ -237,10 +383,11 @@ static void peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, 
         peer__count(&p->n.rx_unprotect_failed, 1);
         return;
     }
-    peer__count(&p->n.rx_rtp_packets, 1);
-    peer__count(&p->n.rx_rtp_bytes, (uint64_t)n);
-    if (p->cbs.on_rtp)
-        p->cbs.on_rtp(p->arg, p->rx_buf, (size_t)n);
+    if (n < RTP_HDR_MIN) {
+        peer__count(&p->n.rx_dropped, 1);
+        return;
+    }
+    peer_rx_rtp(p, (size_t)n);
 }
 
 static int peer_setup_agent(struct peer *p, void *data)
@@ -272,6 +419,11 @@ static int peer_setup_agent(struct peer *p, void *data)
         return -EIO;
     if (!nice_agent_gather_candidates(p->agent, p->stream_id))
         return -EIO;
+    if (p->nack) {
+        p->nack_timer = g_timeout_source_new(PEER_NACK_INTERVAL_MS);
+        g_source_set_callback(p->nack_timer, peer_nack_tick, p, NULL);
+        g_source_attach(p->nack_timer, p->ctx);
+    }
     if (!nice_agent_get_local_credentials(p->agent, p->stream_id, &ufrag, &pwd))
         return -EIO;
     if (strlen(ufrag) >= sizeof(p->ufrag) || strlen(pwd) >= sizeof(p->pwd))
@@ -290,6 +442,11 @@ static int peer_setup_agent(struct peer *p, void *data)
 static int peer_teardown(struct peer *p, void *data)
 {
     (void)data;
+    if (p->nack_timer) {
+        g_source_destroy(p->nack_timer);
+        g_source_unref(p->nack_timer);
+        p->nack_timer = NULL;
+    }
     peer__dtls_close(p);
     if (p->agent) {
         if (p->stream_id)
@@ -332,6 +489,7 @@ int peer_new(struct peer **out, const struct peer_cfg *cfg, const struct peer_cb
     p->controlling = cfg->controlling;
     p->dtls_server = cfg->dtls_server;
     p->ice_lite = cfg->ice_lite;
+    p->nack = cfg->nack;
     strcpy(p->local_ip, cfg->local_ip);
     atomic_init(&p->state, PEER_STATE_NEW);
     atomic_init(&p->ice_ready, false);
@@ -343,6 +501,18 @@ int peer_new(struct peer **out, const struct peer_cfg *cfg, const struct peer_cb
     p->ctx = g_main_context_new();
     p->loop = g_main_loop_new(p->ctx, FALSE);
 
+    if (p->nack) {
+        /* Random, as a browser's receive-only SSRC; SRTCP under it is protected with srtp_fb
+         * alone, so the caller must not send RTCP under the same value (1 in 2^32). */
+        do
+            p->fb_ssrc = g_random_int();
+        while (p->fb_ssrc == 0);
+        for (size_t i = 0; i < PEER_NACK_STREAMS; i++) {
+            err = nack_tracker_new(&p->rx_streams[i].nack, NULL);
+            if (err)
+                goto fail;
+        }
+    }
     err = peer__dtls_init(p, cfg->srtp_profiles);
     if (err)
         goto fail;
@@ -384,6 +554,8 @@ void peer_free(struct peer *p)
         g_object_unref(p->agent);
     g_main_loop_unref(p->loop);
     g_main_context_unref(p->ctx);
+    for (size_t i = 0; i < PEER_NACK_STREAMS; i++)
+        nack_tracker_free(p->rx_streams[i].nack);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -597,5 +769,9 @@ void peer_stats_get(const struct peer *p, struct peer_stats *s)
     LOAD(tx_rtcp_bytes);
     LOAD(tx_raw_packets);
     LOAD(tx_failed);
+    LOAD(tx_nack_packets);
+    LOAD(tx_nack_seqs);
+    LOAD(rx_rtx_repaired);
+    LOAD(tx_nack_failed);
 #undef LOAD
 }

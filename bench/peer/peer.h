@@ -38,7 +38,16 @@ struct peer_cfg {
                                   "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80" */
     bool ice_lite;             /* default false; true makes an ICE-lite agent (RFC 8445 2.5),
                                   as the SFU is: for testing the full peer against one */
+    bool nack; /* default false; true makes the peer NACK like a browser: it tracks the RTP it
+                  receives per SSRC (up to PEER_NACK_STREAMS) and every PEER_NACK_INTERVAL_MS
+                  sends generic NACKs (RFC 4585) for what is missing, from its own sender SSRC */
 };
+
+/* The receiver feature (cfg.nack): media SSRCs tracked, and the NACK timer's period. */
+#define PEER_NACK_STREAMS     4
+#define PEER_NACK_INTERVAL_MS 20
+/* RTX streams peer_set_rtx can register. */
+#define PEER_RTX_MAX 4
 
 struct peer_cbs {
     /* A decrypted RTP packet; buf is borrowed for the call only. May be NULL. */
@@ -65,13 +74,17 @@ struct peer_stats {
     uint64_t rx_rtcp_bytes;       /* decrypted length */
     uint64_t rx_unprotect_failed; /* SRTP/SRTCP authentication, replay or format failures */
     uint64_t rx_dtls_packets;     /* datagrams given to OpenSSL */
-    uint64_t rx_dropped;          /* unknown first byte, too long, or media before SRTP is ready */
+    uint64_t rx_dropped;          /* bad first byte, too long, before SRTP keys, bad RTX */
     uint64_t tx_rtp_packets;      /* protected and sent */
     uint64_t tx_rtp_bytes;        /* length on the wire */
     uint64_t tx_rtcp_packets;
     uint64_t tx_rtcp_bytes;
-    uint64_t tx_raw_packets; /* peer_send_raw */
-    uint64_t tx_failed;      /* protect or send errors */
+    uint64_t tx_raw_packets;  /* peer_send_raw */
+    uint64_t tx_failed;       /* protect or send errors */
+    uint64_t tx_nack_packets; /* generic NACK packets sent (cfg.nack); not in tx_rtcp_* */
+    uint64_t tx_nack_seqs;    /* sequence numbers asked for in them, retries included */
+    uint64_t rx_rtx_repaired; /* RTX packets unwrapped and handed to on_rtp as the original */
+    uint64_t tx_nack_failed;  /* NACKs that could not be built, protected or sent */
 };
 
 struct peer;
@@ -124,6 +137,16 @@ int peer_send_rtcp(struct peer *p, const uint8_t *buf, size_t len);
  * has a selected pair (CONNECTED or during the handshake). Errors: -ENOTCONN, -EMSGSIZE
  * (over 65535), -EIO. */
 int peer_send_raw(struct peer *p, const uint8_t *buf, size_t len);
+
+/* Registers an RTX stream (RFC 4588) for media_ssrc: packets arriving on rtx_ssrc with payload
+ * type rtx_pt are unwrapped (the original sequence number is the payload's first two bytes) and
+ * handed to on_rtp as the original packet would have been: media_ssrc, media_pt, the original
+ * sequence number, the rest of the header and the payload unchanged. Registering media_ssrc again
+ * replaces its entry. Works with or without cfg.nack; call it before the media flows (packets on
+ * rtx_ssrc that arrive earlier are handed on as they are). Errors: -EINVAL (a payload type over
+ * 127, rtx_ssrc equal to media_ssrc), -ENOSPC (PEER_RTX_MAX streams already registered). */
+int peer_set_rtx(struct peer *p, uint32_t media_ssrc, uint32_t rtx_ssrc, uint8_t rtx_pt,
+                 uint8_t media_pt);
 
 /* Copies the counters into st. */
 void peer_stats_get(const struct peer *p, struct peer_stats *st);

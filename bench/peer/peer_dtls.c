@@ -233,7 +233,9 @@ void peer__dtls_free(struct peer *p)
         srtp_dealloc(p->srtp_in);
     if (p->srtp_out)
         srtp_dealloc(p->srtp_out);
-    p->srtp_in = p->srtp_out = NULL;
+    if (p->srtp_fb)
+        srtp_dealloc(p->srtp_fb);
+    p->srtp_in = p->srtp_out = p->srtp_fb = NULL;
     SSL_free(p->ssl);
     SSL_CTX_free(p->ssl_ctx);
     BIO_meth_free(p->bio_method);
@@ -308,6 +310,11 @@ static int dtls_srtp_setup(struct peer *p)
         if (!err)
             err = dtls_srtp_session(&p->srtp_in, (int)prof->id, skey, ssalt, salt_len, false);
     }
+    /* The NACK timer's own outbound session: the same keys, used only under fb_ssrc, which no
+     * other packet carries, so no (SSRC, index) pair is ever protected twice. */
+    if (!err && p->nack)
+        err = dtls_srtp_session(&p->srtp_fb, (int)prof->id, p->dtls_server ? skey : ckey,
+                                p->dtls_server ? ssalt : csalt, salt_len, true);
     OPENSSL_cleanse(km, sizeof(km));
     return err;
 }

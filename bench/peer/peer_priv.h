@@ -22,11 +22,30 @@
 /* Room for the SRTP/SRTCP trailer after the largest packet. */
 #define PEER_BUF_LEN (PEER_PKT_MAX + SRTP_MAX_TRAILER_LEN + 4)
 
+/* Most sequence numbers one NACK packet asks for (a browser's are smaller). */
+#define PEER_NACK_MAX_SEQS 64
+
+/* A media stream the receiver feature tracks (cfg.nack). */
+struct peer_rx_stream {
+    uint32_t ssrc;
+    bool used;
+    struct nack_tracker *nack; /* owned: made in peer_new, so no packet allocates */
+};
+
+/* An RTX stream (RFC 4588) and the media stream it repairs. */
+struct peer_rtx {
+    uint32_t media_ssrc;
+    uint32_t rtx_ssrc;
+    uint8_t rtx_pt;
+    uint8_t media_pt;
+};
+
 struct peer_counters {
     _Atomic uint64_t rx_rtp_packets, rx_rtp_bytes, rx_rtcp_packets, rx_rtcp_bytes;
     _Atomic uint64_t rx_unprotect_failed, rx_dtls_packets, rx_dropped;
     _Atomic uint64_t tx_rtp_packets, tx_rtp_bytes, tx_rtcp_packets, tx_rtcp_bytes;
     _Atomic uint64_t tx_raw_packets, tx_failed;
+    _Atomic uint64_t tx_nack_packets, tx_nack_seqs, rx_rtx_repaired, tx_nack_failed;
 };
 
 struct peer {
@@ -78,6 +97,18 @@ struct peer {
     srtp_t srtp_out; /* owned */
     uint8_t rx_buf[PEER_BUF_LEN];
     uint8_t tx_buf[PEER_BUF_LEN];
+
+    /* Receiver feature: the peer's thread only (peer_set_rtx runs there too). NACKs go out from
+     * this thread while another may be sending: they have their own sender SSRC, SRTP session
+     * (same keys as srtp_out; libsrtp sessions are not thread-safe) and buffer. */
+    bool nack;
+    uint32_t fb_ssrc;
+    struct peer_rx_stream rx_streams[PEER_NACK_STREAMS];
+    struct peer_rtx rtx[PEER_RTX_MAX];
+    size_t nrtx;
+    GSource *nack_timer; /* owned */
+    srtp_t srtp_fb;      /* owned, with cfg.nack once SRTP is keyed */
+    uint8_t fb_buf[PEER_BUF_LEN];
 
     struct peer_counters n;
 };
