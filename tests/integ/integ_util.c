@@ -42,7 +42,8 @@ static void sfu_thread(void *arg)
     uv_run(&p->loop, UV_RUN_DEFAULT);
 }
 
-int integ_sfu_start(struct integ_sfu *s, unsigned workers)
+int integ_sfu_start_cfg(struct integ_sfu *s, unsigned workers,
+                        void (*adjust)(struct sfu_config *cfg, void *arg), void *arg)
 {
     char err[256];
     struct integ_priv *p = calloc(1, sizeof(*p));
@@ -59,6 +60,8 @@ int integ_sfu_start(struct integ_sfu *s, unsigned workers)
     s->cfg.log_level = getenv("INTEG_DEBUG") ? LOG_DEBUG : LOG_WARN;
     s->cfg.grace_ms = 10000;
     snprintf(s->cfg.control_unix, sizeof(s->cfg.control_unix), "%s/sfu.sock", s->dir);
+    if (adjust)
+        adjust(&s->cfg, arg);
     if (sfu_config_finish(&s->cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "config: %s\n", err);
         free(p);
@@ -83,6 +86,11 @@ int integ_sfu_start(struct integ_sfu *s, unsigned workers)
         return -EIO;
     }
     return 0;
+}
+
+int integ_sfu_start(struct integ_sfu *s, unsigned workers)
+{
+    return integ_sfu_start_cfg(s, workers, NULL, NULL);
 }
 
 void integ_sfu_stop(struct integ_sfu *s)
@@ -301,4 +309,14 @@ void integ_sleep_us(unsigned us)
 {
     struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000L};
     nanosleep(&ts, NULL);
+}
+
+int integ_sfu_control_tcp_port(struct integ_sfu *s)
+{
+    struct integ_priv *p = s->priv;
+    /* p->sfu was written before the start semaphore was posted, so it is safe to read here;
+     * the port lookup itself only asks the kernel about the listening socket. */
+    if (!p || !p->sfu)
+        return -ENOTCONN;
+    return sfu_control_tcp_port(p->sfu);
 }

@@ -59,4 +59,14 @@ Sfu__Envelope *integ_consume(struct ctl_client *c, const char *room, uint64_t tr
 void integ_sleep_ms(unsigned ms);
 void integ_sleep_us(unsigned us);
 
+/* As integ_sfu_start, calling adjust (may be NULL) with arg on the configuration once the test
+ * defaults are in and before it is checked: for a test that needs, say, another keyframe
+ * throttle window. The adjusted values must still pass sfu_config_finish (else -EINVAL). */
+int integ_sfu_start_cfg(struct integ_sfu *s, unsigned workers,
+                        void (*adjust)(struct sfu_config *cfg, void *arg), void *arg);
+
+/* The SFU's TCP control port (cfg.control_tcp_port 0 binds an ephemeral one), or negative when
+ * it listens on no TCP port. */
+int integ_sfu_control_tcp_port(struct integ_sfu *s);
+
 #endif
