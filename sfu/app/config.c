@@ -81,7 +81,8 @@ static int parse_seconds_ms(const char *s, uint32_t *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || v < 0 || v > 86400.0 * 7)
+    /* Written so that NaN fails too. */
+    if (errno || end == s || *end || !(v >= 0 && v <= 86400.0 * 7))
         return -EINVAL;
     *out = (uint32_t)(v * 1000.0 + 0.5);
     return 0;
@@ -190,8 +191,13 @@ int sfu_config_from_args(struct sfu_config *cfg, int argc, char **argv, char *er
             sfu_config_usage(argv[0]);
             return 1;
         }
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            rc = sfu_config_load_file(cfg, argv[i + 1], err, err_len);
+        const char *file = NULL;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+        if (file) {
+            rc = sfu_config_load_file(cfg, file, err, err_len);
             if (rc < 0)
                 return rc;
         }
@@ -232,8 +238,9 @@ int sfu_config_finish(struct sfu_config *cfg, char *err, size_t err_len)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->workers = n > 0 ? (uint32_t)n : 1;
     }
-    if (cfg->workers > 256) {
-        snprintf(err, err_len, "workers: at most 256");
+    /* Ids carry the worker's index + 1 in their top byte. */
+    if (cfg->workers > 255) {
+        snprintf(err, err_len, "workers: at most 255");
         return -EINVAL;
     }
     if (cfg->port_base != 0 && (uint32_t)cfg->port_base + cfg->workers - 1 > 65535) {

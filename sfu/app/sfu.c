@@ -21,6 +21,7 @@ struct room_entry {
     char id[ROOM_ID_MAX + 1];
     uint32_t worker;
     uint64_t owner; /* control connection; 0 while orphaned */
+    uint64_t gen;   /* tells this room from an earlier one with the same id */
     uv_timer_t grace;
     struct sfu *sfu; /* borrowed */
 };
@@ -50,6 +51,7 @@ struct sfu {
     struct hmap rooms;   /* struct room_entry by id */
     struct list pending; /* struct pending_list */
     uint64_t next_pending;
+    uint64_t next_gen;
     bool workers_running;
 };
 
@@ -78,7 +80,8 @@ static void entry_remove(struct sfu *s, struct room_entry *e)
 }
 
 static void post_to_worker(struct sfu *s, uint32_t worker, enum wmsg_kind kind, uint64_t conn,
-                           Sfu__Envelope *env, const char *room_id, uint64_t pending_id)
+                           Sfu__Envelope *env, const char *room_id, uint64_t pending_id,
+                           uint64_t room_gen)
 {
     struct wmsg *m = calloc(1, sizeof(*m));
     if (!m) {
@@ -90,6 +93,7 @@ static void post_to_worker(struct sfu *s, uint32_t worker, enum wmsg_kind kind, 
     m->conn_id = conn;
     m->env = env;
     m->pending_id = pending_id;
+    m->room_gen = room_gen;
     if (room_id)
         snprintf(m->room_id, sizeof(m->room_id), "%s", room_id);
     worker_post(&s->workers[worker], m);
@@ -99,11 +103,11 @@ static void on_grace_expired(uv_timer_t *t)
 {
     struct room_entry *e = t->data;
     struct sfu *s = e->sfu;
-    log_info("sfu",
-             "room %s: no control connection claimed it within the grace period; "
-             "closing it",
-             e->id);
-    post_to_worker(s, e->worker, WMSG_CLOSE_ROOM, 0, NULL, e->id, 0);
+    /* Room ids come from signalling: not logged above debug, in case one carries more than an
+     * opaque id. */
+    log_info("sfu", "a room no control connection claimed within the grace period is closed");
+    log_debug("sfu", "grace period over for room %s", e->id);
+    post_to_worker(s, e->worker, WMSG_CLOSE_ROOM, 0, NULL, e->id, 0, 0);
     entry_remove(s, e);
 }
 
@@ -136,7 +140,7 @@ static void do_list_rooms(struct sfu *s, uint64_t conn, uint64_t id)
     pl->remaining = s->nworkers;
     list_insert_tail(&s->pending, &pl->node);
     for (uint32_t i = 0; i < s->nworkers; i++)
-        post_to_worker(s, i, WMSG_LIST_ROOMS, conn, NULL, NULL, pl->pending_id);
+        post_to_worker(s, i, WMSG_LIST_ROOMS, conn, NULL, NULL, pl->pending_id, 0);
 }
 
 static void finish_list_rooms(struct sfu *s, struct pending_list *pl)
@@ -251,12 +255,13 @@ static void do_create_room(struct sfu *s, uint64_t conn, Sfu__Envelope *env)
     snprintf(e->id, sizeof(e->id), "%s", id);
     e->worker = best;
     e->owner = conn;
+    e->gen = ++s->next_gen;
     e->sfu = s;
     uv_timer_init(s->loop, &e->grace);
     e->grace.data = e;
     hmap_insert(&s->rooms, &e->node, hmap_hash_bytes(id, strlen(id)));
     s->rooms_per_worker[best]++;
-    post_to_worker(s, best, WMSG_REQUEST, conn, env, NULL, 0);
+    post_to_worker(s, best, WMSG_REQUEST, conn, env, NULL, 0, e->gen);
 }
 
 static void on_request(void *arg, uint64_t conn, Sfu__Envelope *env)
@@ -285,7 +290,15 @@ static void on_request(void *arg, uint64_t conn, Sfu__Envelope *env)
         sfu__envelope__free_unpacked(env, NULL);
         return;
     }
-    struct room_entry *e = dispatch_room_id_valid(room_id) ? entry_find(s, room_id) : NULL;
+    if (!dispatch_room_id_valid(room_id)) {
+        /* As CreateRoom and the worker answer it: a malformed id is a bad message, not a room
+         * that happens not to exist. */
+        reply_error(s, conn, env->id, SFU__ERROR_CODE__ERROR_CODE_BAD_MESSAGE,
+                    "room_id: 1 to 64 characters of A-Z a-z 0-9 _ . : - needed");
+        sfu__envelope__free_unpacked(env, NULL);
+        return;
+    }
+    struct room_entry *e = entry_find(s, room_id);
     if (!e) {
         snprintf(reason, sizeof(reason), "room %.64s does not exist", room_id);
         reply_error(s, conn, env->id, SFU__ERROR_CODE__ERROR_CODE_NOT_FOUND, reason);
@@ -307,7 +320,7 @@ static void on_request(void *arg, uint64_t conn, Sfu__Envelope *env)
     uint32_t worker = e->worker;
     if (env->body_case == SFU__ENVELOPE__BODY_CLOSE_ROOM)
         entry_remove(s, e);
-    post_to_worker(s, worker, WMSG_REQUEST, conn, env, NULL, 0);
+    post_to_worker(s, worker, WMSG_REQUEST, conn, env, NULL, 0, 0);
 }
 
 static void on_conn_close(void *arg, uint64_t conn)
@@ -358,7 +371,9 @@ static void on_uplink(uv_async_t *a)
             break;
         case UMSG_EVENT: {
             struct room_entry *e = entry_find(s, m->room_id);
-            if (s->ctl && e && e->owner) {
+            /* Only the room this entry stands for: the teardown events of an earlier room with
+             * the same id must not reach whoever owns the new one. */
+            if (s->ctl && e && e->owner && e->gen == m->room_gen && e->worker == m->worker) {
                 ctl_server_send_frame(s->ctl, e->owner, m->frame, m->len);
                 m->frame = NULL;
             }
@@ -367,8 +382,12 @@ static void on_uplink(uv_async_t *a)
         case UMSG_LIST_PART:
             on_list_part(s, m);
             break;
-        case UMSG_ROOM_CLOSED:
+        case UMSG_ROOM_CLOSED: {
+            struct room_entry *e = entry_find(s, m->room_id);
+            if (e && e->gen == m->room_gen && e->worker == m->worker)
+                entry_remove(s, e);
             break;
+        }
         }
         free(m->frame);
         free(m);
@@ -417,8 +436,10 @@ int sfu_new(struct sfu **out, uv_loop_t *loop, const struct sfu_config *cfg, str
             goto fail;
         }
         err = worker_start(&s->workers[started]);
-        if (err < 0)
+        if (err < 0) {
+            started++; /* initialised: worker_stop frees it */
             goto fail;
+        }
     }
     s->workers_running = true;
     struct ctl_server_cfg cc = {
@@ -471,8 +492,8 @@ void sfu_shutdown(struct sfu *s)
     for (uint32_t i = 0; i < s->nworkers; i++)
         worker_stop(&s->workers[i]);
     s->nworkers = 0;
-    /* What the workers said on their way out. */
-    on_uplink(&s->uplink_async);
+    /* ListRooms still waiting can never be answered now; drop them before reading what the
+     * workers said on their way out, so no late part tries to answer. */
     while (!list_empty(&s->pending)) {
         struct pending_list *pl = list_entry(s->pending.next, struct pending_list, node);
         for (uint32_t i = 0; i < pl->nparts; i++)
@@ -480,6 +501,7 @@ void sfu_shutdown(struct sfu *s)
         list_remove(&pl->node);
         free(pl);
     }
+    on_uplink(&s->uplink_async);
     for (size_t b = 0; b <= s->rooms.mask; b++) {
         while (s->rooms.buckets[b]) {
             struct hmap_node *n = s->rooms.buckets[b];

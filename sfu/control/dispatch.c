@@ -320,7 +320,7 @@ static void do_get_stats(struct worker *w, uint64_t conn, uint64_t id, struct ro
     if (event) {
         env.body_case = SFU__ENVELOPE__BODY_STATS_EVENT;
         env.stats_event = &st;
-        worker_send_event(w, r->id, &env);
+        worker_send_event(w, r->id, r->gen, &env);
     } else {
         env.body_case = SFU__ENVELOPE__BODY_STATS;
         env.stats = &st;
@@ -364,9 +364,17 @@ static void dispatch_in_room(struct worker *w, uint64_t conn, const Sfu__Envelop
             return;
         }
         rc = transport_connect(t, req->fingerprint->algorithm, req->fingerprint->value);
-        if (rc < 0)
-            reply_error(w, conn, id, E_INVALID, "fingerprint: %s",
-                        rc == -EINVAL ? "unknown algorithm or malformed value" : "already set");
+        if (rc == -EINVAL)
+            reply_error(w, conn, id, E_INVALID,
+                        "fingerprint: unknown algorithm or malformed value");
+        else if (rc == -EALREADY)
+            reply_error(w, conn, id, E_INVALID, "fingerprint: the transport is already connected");
+        else if (rc == -EPIPE)
+            reply_error(w, conn, id, E_INVALID,
+                        "fingerprint: DTLS on this transport has failed or "
+                        "closed");
+        else if (rc < 0)
+            reply_error(w, conn, id, E_INVALID, "fingerprint: %s", strerror(-rc));
         else
             reply_ok(w, conn, id);
         return;
@@ -486,7 +494,7 @@ static void dispatch_in_room(struct worker *w, uint64_t conn, const Sfu__Envelop
     }
 }
 
-void dispatch_request(struct worker *w, uint64_t conn_id, Sfu__Envelope *env)
+void dispatch_request(struct worker *w, uint64_t conn_id, Sfu__Envelope *env, uint64_t room_gen)
 {
     const char *room_id = dispatch_room_id(env);
     if (!room_id || !dispatch_room_id_valid(room_id)) {
@@ -494,12 +502,15 @@ void dispatch_request(struct worker *w, uint64_t conn_id, Sfu__Envelope *env)
                     "room_id: 1 to %d characters of A-Z a-z 0-9 _ . : - needed", ROOM_ID_MAX);
     } else if (env->body_case == SFU__ENVELOPE__BODY_CREATE_ROOM) {
         struct room *r;
-        if (room_find(w, room_id))
+        if (room_find(w, room_id)) {
             reply_error(w, conn_id, env->id, E_EXISTS, "room %s exists", room_id);
-        else if (room_new(&r, w, room_id) < 0)
+            worker_send_room_closed(w, room_id, room_gen);
+        } else if (room_new(&r, w, room_id, room_gen) < 0) {
             reply_error(w, conn_id, env->id, E_NO_RESOURCES, "out of memory");
-        else
+            worker_send_room_closed(w, room_id, room_gen);
+        } else {
             reply_ok(w, conn_id, env->id);
+        }
     } else {
         struct room *r = room_find(w, room_id);
         if (!r)

@@ -10,8 +10,9 @@
 
 struct worker;
 
-/* Runs one request and posts its response for conn_id. Takes ownership of env. */
-void dispatch_request(struct worker *w, uint64_t conn_id, Sfu__Envelope *env);
+/* Runs one request and posts its response for conn_id. Takes ownership of env. room_gen is the
+ * directory's generation for a create_room (stamped on the room's events). */
+void dispatch_request(struct worker *w, uint64_t conn_id, Sfu__Envelope *env, uint64_t room_gen);
 
 /* This worker's rooms as a packed ListRoomsResponse (no length prefix) in a new buffer.
  * Returns 0 or -ENOMEM. */

@@ -1,7 +1,7 @@
 /* The worker's UDP socket. Receiving goes through libuv with recvmmsg; sending bypasses
  * uv_udp_send (one request and one syscall per datagram) for sendmmsg on the socket's fd,
- * flushed from a check handle after each poll, so a burst of forwarded packets costs one
- * syscall per loop iteration. */
+ * flushed from a check handle after each poll and a prepare handle before it, so a burst of
+ * forwarded packets costs one syscall per loop iteration and nothing waits for the next one. */
 #include "udp.h"
 
 #include <errno.h>
@@ -18,8 +18,9 @@
 
 struct udp_port {
     uv_udp_t handle;
-    uv_check_t flush_check;
-    uv_timer_t retry_timer; /* a short retry when the kernel said "would block" */
+    uv_check_t flush_check;     /* after poll: what the received packets produced */
+    uv_prepare_t flush_prepare; /* before poll: what timers and async messages produced */
+    uv_timer_t retry_timer;     /* a short retry when the kernel said "would block" */
     int open_handles;
     udp_recv_cb cb;
     void *arg;                      /* borrowed */
@@ -48,13 +49,14 @@ static void udp_on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                         const struct sockaddr *addr, unsigned flags)
 {
     struct udp_port *u = h->data;
-    (void)buf;
+    /* With recvmmsg every datagram comes flagged as a chunk and the batch ends with one
+     * MMSG_FREE call; a plain recvmsg delivers one datagram without either flag. */
+    if ((flags & UV_UDP_MMSG_FREE) || (nread > 0 && !(flags & UV_UDP_MMSG_CHUNK)))
+        u->stats.rx_batches++;
     if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL))
         return;
     u->stats.rx_packets++;
     u->stats.rx_bytes += (uint64_t)nread;
-    if (!(flags & UV_UDP_MMSG_CHUNK))
-        u->stats.rx_batches++;
     u->cb(u->arg, (uint8_t *)buf->base, (size_t)nread, addr);
 }
 
@@ -104,6 +106,11 @@ void udp_port_flush(struct udp_port *u)
 static void udp_on_check(uv_check_t *c)
 {
     udp_port_flush(c->data);
+}
+
+static void udp_on_prepare(uv_prepare_t *p)
+{
+    udp_port_flush(p->data);
 }
 
 static void udp_retry_cb(uv_timer_t *t)
@@ -213,6 +220,9 @@ int udp_port_new(struct udp_port **out, uv_loop_t *loop, const char *ip, uint16_
     uv_check_init(loop, &u->flush_check);
     u->flush_check.data = u;
     u->open_handles++;
+    uv_prepare_init(loop, &u->flush_prepare);
+    u->flush_prepare.data = u;
+    u->open_handles++;
     uv_timer_init(loop, &u->retry_timer);
     u->retry_timer.data = u;
     u->open_handles++;
@@ -231,6 +241,8 @@ int udp_port_new(struct udp_port **out, uv_loop_t *loop, const char *ip, uint16_
     }
     if (err == 0)
         err = uv_check_start(&u->flush_check, udp_on_check);
+    if (err == 0)
+        err = uv_prepare_start(&u->flush_prepare, udp_on_prepare);
     if (err < 0) {
         udp_port_close(u, NULL, NULL);
         return err;
@@ -248,5 +260,6 @@ void udp_port_close(struct udp_port *u, void (*done)(void *), void *done_arg)
     uv_udp_recv_stop(&u->handle);
     uv_close((uv_handle_t *)&u->handle, udp_on_close);
     uv_close((uv_handle_t *)&u->flush_check, udp_on_close);
+    uv_close((uv_handle_t *)&u->flush_prepare, udp_on_close);
     uv_close((uv_handle_t *)&u->retry_timer, udp_on_close);
 }

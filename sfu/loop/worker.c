@@ -24,7 +24,7 @@ uint64_t worker_id_next(struct worker *w)
 }
 
 static void worker_post_up(struct worker *w, enum umsg_kind kind, uint64_t conn_id,
-                           const char *room_id, const Sfu__Envelope *env)
+                           const char *room_id, uint64_t room_gen, const Sfu__Envelope *env)
 {
     struct umsg *m = calloc(1, sizeof(*m));
     if (!m)
@@ -32,6 +32,7 @@ static void worker_post_up(struct worker *w, enum umsg_kind kind, uint64_t conn_
     m->kind = kind;
     m->worker = w->index;
     m->conn_id = conn_id;
+    m->room_gen = room_gen;
     if (room_id)
         snprintf(m->room_id, sizeof(m->room_id), "%s", room_id);
     if (env && ctl_frame_pack(env, &m->frame, &m->len) < 0) {
@@ -43,12 +44,18 @@ static void worker_post_up(struct worker *w, enum umsg_kind kind, uint64_t conn_
 
 void worker_send_response(struct worker *w, uint64_t conn_id, const Sfu__Envelope *env)
 {
-    worker_post_up(w, UMSG_RESPONSE, conn_id, NULL, env);
+    worker_post_up(w, UMSG_RESPONSE, conn_id, NULL, 0, env);
 }
 
-void worker_send_event(struct worker *w, const char *room_id, const Sfu__Envelope *env)
+void worker_send_event(struct worker *w, const char *room_id, uint64_t room_gen,
+                       const Sfu__Envelope *env)
 {
-    worker_post_up(w, UMSG_EVENT, 0, room_id, env);
+    worker_post_up(w, UMSG_EVENT, 0, room_id, room_gen, env);
+}
+
+void worker_send_room_closed(struct worker *w, const char *room_id, uint64_t room_gen)
+{
+    worker_post_up(w, UMSG_ROOM_CLOSED, 0, room_id, room_gen, NULL);
 }
 
 /* The packet path's entry: one datagram, its bytes borrowed from the receive buffer. */
@@ -82,10 +89,12 @@ static void worker_handle(struct worker *w, struct wmsg *m)
 {
     switch (m->kind) {
     case WMSG_REQUEST:
-        dispatch_request(w, m->conn_id, m->env);
+        dispatch_request(w, m->conn_id, m->env, m->room_gen);
         m->env = NULL;
         break;
     case WMSG_LIST_ROOMS: {
+        /* A part is always posted, empty when memory ran out, so the control thread's count
+         * of awaited parts reaches zero. Only a failed calloc of the message itself loses it. */
         struct umsg *u = calloc(1, sizeof(*u));
         if (!u)
             break;
@@ -109,18 +118,12 @@ static void worker_handle(struct worker *w, struct wmsg *m)
     }
 }
 
-static void worker_close_cb(uv_handle_t *h)
-{
-    struct worker *w = h->loop->data;
-    w->open_handles--;
-}
-
 static void worker_shutdown(struct worker *w)
 {
     router_close_all(w);
     uv_timer_stop(&w->tick);
-    uv_close((uv_handle_t *)&w->tick, worker_close_cb);
-    uv_close((uv_handle_t *)&w->inbox_async, worker_close_cb);
+    uv_close((uv_handle_t *)&w->tick, NULL);
+    uv_close((uv_handle_t *)&w->inbox_async, NULL);
     if (w->udp) {
         udp_port_close(w->udp, NULL, NULL);
         w->udp = NULL;
@@ -200,15 +203,23 @@ int worker_init(struct worker *w, uint32_t index, const struct sfu_config *cfg,
     if (err < 0)
         goto out_ice;
     w->port = udp_port_local_port(w->udp);
+    w->stop_msg = calloc(1, sizeof(*w->stop_msg));
+    if (!w->stop_msg) {
+        err = -ENOMEM;
+        udp_port_close(w->udp, NULL, NULL);
+        w->udp = NULL;
+        goto out_ice;
+    }
     uv_async_init(&w->loop, &w->inbox_async, worker_on_async);
     w->inbox_async.data = w;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     uv_timer_start(&w->tick, worker_on_tick, WORKER_TICK_MS, WORKER_TICK_MS);
-    w->open_handles = 2;
     return 0;
 
 out_ice:
+    /* udp_port_new closed what it had opened; let those close callbacks run. */
+    uv_run(&w->loop, UV_RUN_DEFAULT);
     ice_lite_free(w->ice);
 out_pool:
     pkt_pool_free(w->pool);
@@ -224,7 +235,9 @@ out_loop:
 
 int worker_start(struct worker *w)
 {
-    return uv_thread_create(&w->thread, worker_main, w);
+    int err = uv_thread_create(&w->thread, worker_main, w);
+    w->started = err == 0;
+    return err;
 }
 
 void worker_post(struct worker *w, struct wmsg *m)
@@ -237,12 +250,19 @@ void worker_post(struct worker *w, struct wmsg *m)
 
 void worker_stop(struct worker *w)
 {
-    struct wmsg *m = calloc(1, sizeof(*m));
-    if (m) {
+    if (w->started) {
+        /* Preallocated at init: a stop must not depend on memory being available now. */
+        struct wmsg *m = w->stop_msg;
+        w->stop_msg = NULL;
         m->kind = WMSG_STOP;
         worker_post(w, m);
+        uv_thread_join(&w->thread);
+    } else {
+        /* Initialised but never run: close its handles here. */
+        worker_shutdown(w);
+        uv_run(&w->loop, UV_RUN_DEFAULT);
     }
-    uv_thread_join(&w->thread);
+    free(w->stop_msg);
     /* Messages that arrived after the stop. */
     struct list *pos, *tmp;
     list_for_each_safe(pos, tmp, &w->inbox)

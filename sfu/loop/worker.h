@@ -36,6 +36,7 @@ struct wmsg {
     enum wmsg_kind kind;
     uint64_t conn_id;
     uint64_t pending_id;
+    uint64_t room_gen;  /* WMSG_REQUEST create_room: the directory's generation of the room */
     Sfu__Envelope *env; /* owned */
     char room_id[ROOM_ID_MAX + 1];
 };
@@ -45,7 +46,7 @@ enum umsg_kind {
     UMSG_RESPONSE,    /* frame for conn_id */
     UMSG_EVENT,       /* frame for whoever owns room_id now */
     UMSG_LIST_PART,   /* frame: a packed ListRoomsResponse, this worker's part of pending_id */
-    UMSG_ROOM_CLOSED, /* room_id is gone from this worker */
+    UMSG_ROOM_CLOSED, /* room_id (room_gen) could not be made, or is gone, on this worker */
 };
 
 struct umsg {
@@ -54,6 +55,7 @@ struct umsg {
     uint32_t worker;
     uint64_t conn_id;
     uint64_t pending_id;
+    uint64_t room_gen; /* events: the generation of the room that sent them */
     char room_id[ROOM_ID_MAX + 1];
     uint8_t *frame; /* owned: the length-prefixed Envelope (or bare ListRoomsResponse) */
     size_t len;
@@ -98,9 +100,9 @@ struct worker {
     uint16_t port;
     struct worker_counters counters;
     struct log_ratelimit rl_media; /* media-path complaints of this worker */
-    uint8_t scratch[2048];         /* per-packet output before protection */
     bool stopping;
-    int open_handles;
+    bool started;
+    struct wmsg *stop_msg; /* owned: posted by worker_stop */
 };
 
 /* Sets up the worker (socket bound, pool made) without starting its thread.
@@ -110,15 +112,19 @@ int worker_init(struct worker *w, uint32_t index, const struct sfu_config *cfg,
 int worker_start(struct worker *w);
 /* Posts m (ownership passes); any thread. */
 void worker_post(struct worker *w, struct wmsg *m);
-/* Asks the worker to stop, joins its thread and frees what it owns. */
+/* Asks the worker to stop, joins its thread and frees what it owns. Also frees a worker that
+ * was initialised but whose start failed. */
 void worker_stop(struct worker *w);
 
 /* A new id for a transport, producer or consumer: unique in the process, since the worker's
  * index sits in the top bits. */
 uint64_t worker_id_next(struct worker *w);
 
-/* Worker-side helpers for the router: send a packed frame up. They take ownership of frame. */
+/* Worker-side helpers for the router: pack env (borrowed) and send it up. */
 void worker_send_response(struct worker *w, uint64_t conn_id, const Sfu__Envelope *env);
-void worker_send_event(struct worker *w, const char *room_id, const Sfu__Envelope *env);
+void worker_send_event(struct worker *w, const char *room_id, uint64_t room_gen,
+                       const Sfu__Envelope *env);
+/* Tells the control thread that room_id (room_gen) is not on this worker (any more). */
+void worker_send_room_closed(struct worker *w, const char *room_id, uint64_t room_gen);
 
 #endif

@@ -17,7 +17,8 @@
 #include "rtp/rtp.h"
 #include "srtp/sfu_srtp.h"
 
-#define CONSUMER_SR_INTERVAL_MS 1000
+#define CONSUMER_SR_INTERVAL_MS      1000
+#define CONSUMER_RTX_MIN_INTERVAL_US 40000
 
 static uint32_t consumer_ssrc_new(struct transport *t)
 {
@@ -76,7 +77,7 @@ int consumer_new(struct consumer **out, struct transport *t, struct producer *p,
             c->rtx_pt_of[sc->payload_type] = (uint8_t)sc->rtx_payload_type;
         if (!any) {
             c->clock_rate = p->codecs[i].clock_rate;
-            c->is_vp8 = strcasecmp(p->codecs[i].name, "VP8") == 0;
+            c->is_vp8 = p->codecs[i].type == CODEC_VP8;
         }
         any = true;
     }
@@ -139,6 +140,9 @@ void consumer_free(struct consumer *c)
     list_remove(&c->room_node);
     list_remove(&c->transport_node);
     list_remove(&c->producer_node);
+    /* The transport's outbound SRTP keeps this SSRC's state (a few hundred bytes until the
+     * transport closes): removing it would let a later consumer that drew the same random SSRC
+     * start its packet index again under the same key. */
     free(c->sent);
     free(c);
 }
@@ -174,6 +178,8 @@ static int consumer_emit(struct consumer *c, const struct rtp_view *v, struct rt
 {
     struct transport *t = c->transport;
     struct udp_port *udp = t->w->udp;
+    if (!t->srtp || !t->has_remote || t->state != TRANSPORT_CONNECTED)
+        return -ENOTCONN;
     uint8_t *slot = udp_port_slot(udp);
     if (!slot)
         return -ENOBUFS;
@@ -254,23 +260,27 @@ void consumer_send_rtp(struct consumer *c, const struct pkt *pkt, const struct r
     c->last_out_us = pkt->arrival_us;
 }
 
-void consumer_on_nack(struct consumer *c, uint16_t seq)
+int consumer_on_nack(struct consumer *c, uint16_t seq, uint64_t now_us)
 {
     struct sent_entry *e = &c->sent[seq & (CONSUMER_SENT_RING - 1)];
     struct rtp_view v;
     c->counters.nacks++;
     if (!e->valid || e->out_seq != seq)
-        return;
+        return 0;
+    /* One resend per packet per interval, however often it is asked for: a NACK storm must
+     * not turn into a flood that crowds out the worker's other rooms. */
+    if (e->last_rtx_us && now_us - e->last_rtx_us < CONSUMER_RTX_MIN_INTERVAL_US)
+        return 0;
     /* Without RTX a retransmission would reuse the SRTP index of the original with a new
      * transport-wide sequence number, so different bytes under the same keystream: never. */
     if (!c->rtx_ssrc)
-        return;
-    const struct pkt *orig = nack_history_get(c->producer->history, e->src_seq, clock_mono_us());
+        return 0;
+    const struct pkt *orig = nack_history_get(c->producer->history, e->src_seq, now_us);
     if (!orig || rtp_view_parse(&v, orig->data, orig->len) < 0)
-        return;
+        return 0;
     uint8_t out_pt = c->pt_map[v.pt];
     if (out_pt == 0xff || !c->rtx_pt_of[out_pt])
-        return;
+        return 0;
     struct rtp_rewrite rw = c->rw;
     rw.ssrc = c->rtx_ssrc;
     rw.seq = c->rtx_seq++;
@@ -278,8 +288,11 @@ void consumer_on_nack(struct consumer *c, uint16_t seq)
     rw.pt = c->rtx_pt_of[out_pt];
     rw.rtx = true;
     rw.rtx_osn = seq;
-    if (consumer_emit(c, &v, &rw, false) == 0)
-        c->counters.retransmitted++;
+    if (consumer_emit(c, &v, &rw, false) < 0)
+        return 0;
+    e->last_rtx_us = now_us;
+    c->counters.retransmitted++;
+    return 1;
 }
 
 static void consumer_send_sr(struct consumer *c, uint64_t now_us)
@@ -293,7 +306,8 @@ static void consumer_send_sr(struct consumer *c, uint64_t now_us)
         /* The publisher's clock mapping, moved to now and into our timestamp space: the
          * subscriber lines audio and video up from it (lip sync). */
         uint64_t dt = now_us - p->sr_at_us;
-        ntp = p->sr_ntp + ((dt << 32) / 1000000u);
+        /* Whole seconds and the fraction apart, so no shift overflows however old the SR. */
+        ntp = p->sr_ntp + ((dt / 1000000u) << 32) + (((dt % 1000000u) << 32) / 1000000u);
         rtp_ts = p->sr_rtp + (uint32_t)(dt * c->clock_rate / 1000000u) + c->seq.ts_off;
     } else {
         return;
@@ -309,8 +323,11 @@ static void consumer_send_sr(struct consumer *c, uint64_t now_us)
 
 void consumer_tick(struct consumer *c, uint64_t now_ms)
 {
-    if (c->packets_sent == 0 || now_ms - c->last_sr_ms < CONSUMER_SR_INTERVAL_MS)
+    /* A sender report only while sending (RFC 3550 6.4). */
+    if (c->packets_sent == c->packets_at_last_sr ||
+        now_ms - c->last_sr_ms < CONSUMER_SR_INTERVAL_MS)
         return;
     c->last_sr_ms = now_ms;
+    c->packets_at_last_sr = c->packets_sent;
     consumer_send_sr(c, clock_mono_us());
 }

@@ -11,7 +11,7 @@ void router_event_transport_state(struct transport *t, const char *reason)
     ev.reason = (char *)(reason ? reason : "");
     env.body_case = SFU__ENVELOPE__BODY_TRANSPORT_STATE;
     env.transport_state = &ev;
-    worker_send_event(t->w, t->room->id, &env);
+    worker_send_event(t->w, t->room->id, t->room->gen, &env);
 }
 
 void router_event_producer_closed(struct producer *p)
@@ -22,7 +22,7 @@ void router_event_producer_closed(struct producer *p)
     ev.producer_id = p->id;
     env.body_case = SFU__ENVELOPE__BODY_PRODUCER_CLOSED;
     env.producer_closed = &ev;
-    worker_send_event(p->transport->w, p->room->id, &env);
+    worker_send_event(p->transport->w, p->room->id, p->room->gen, &env);
 }
 
 void router_event_consumer_closed(struct consumer *c)
@@ -34,5 +34,5 @@ void router_event_consumer_closed(struct consumer *c)
     ev.producer_id = c->producer->id;
     env.body_case = SFU__ENVELOPE__BODY_CONSUMER_CLOSED;
     env.consumer_closed = &ev;
-    worker_send_event(c->transport->w, c->room->id, &env);
+    worker_send_event(c->transport->w, c->room->id, c->room->gen, &env);
 }

@@ -33,6 +33,9 @@ static void codec_from_proto(struct codec *c, const Sfu__Codec *pc)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->name, sizeof(c->name), "%s", pc->name ? pc->name : "");
+    c->type = strcasecmp(c->name, "VP8") == 0    ? CODEC_VP8
+              : strcasecmp(c->name, "H264") == 0 ? CODEC_H264
+                                                 : CODEC_OTHER;
     c->pt = (uint8_t)pc->payload_type;
     c->rtx_pt = (uint8_t)pc->rtx_payload_type;
     c->clock_rate = pc->clock_rate;
@@ -133,8 +136,6 @@ int producer_new(struct producer **out, struct transport *t, const Sfu__ProduceR
         p->exts[p->nexts].id = (uint8_t)x->id;
         snprintf(p->exts[p->nexts].uri, ROUTER_URI_MAX, "%s", x->uri);
         p->nexts++;
-        if (strcmp(x->uri, URI_TWCC) == 0)
-            t->twcc_rx_id = (uint8_t)x->id;
     }
     rc = nack_history_new(&p->history,
                           p->kind == SFU__MEDIA_KIND__MEDIA_KIND_VIDEO ? PRODUCER_HISTORY_VIDEO
@@ -144,6 +145,9 @@ int producer_new(struct producer **out, struct transport *t, const Sfu__ProduceR
         snprintf(err, err_len, "out of memory");
         goto fail;
     }
+    for (unsigned i = 0; i < p->nexts; i++)
+        if (strcmp(p->exts[i].uri, URI_TWCC) == 0)
+            t->twcc_rx_id = p->exts[i].id;
     p->id = worker_id_next(t->w);
     p->room = t->room;
     p->transport = t;
@@ -237,19 +241,21 @@ static bool producer_is_keyframe(const struct producer *p, const struct codec *c
 {
     if (p->kind != SFU__MEDIA_KIND__MEDIA_KIND_VIDEO)
         return true;
-    if (strcasecmp(c->name, "VP8") == 0)
+    switch (c->type) {
+    case CODEC_VP8:
         return vp8_is_keyframe(v->payload, v->payload_len);
-    if (strcasecmp(c->name, "H264") == 0)
+    case CODEC_H264:
         return h264_is_keyframe(v->payload, v->payload_len);
-    return false;
+    default:
+        return false;
+    }
 }
 
-void producer_on_rtp(struct producer *p, unsigned stream, bool is_rtx, struct pkt *pkt)
+void producer_on_rtp(struct producer *p, unsigned stream, bool is_rtx, struct pkt *pkt,
+                     const struct rtp_view *view)
 {
-    struct rtp_view v;
+    struct rtp_view v = *view;
     struct producer_stream *s = &p->streams[stream];
-    if (rtp_view_parse(&v, pkt->data, pkt->len) < 0)
-        return;
     if (is_rtx) {
         if (producer_unwrap_rtx(p, stream, pkt, &v) < 0 ||
             rtp_view_parse(&v, pkt->data, pkt->len) < 0)
@@ -271,6 +277,8 @@ void producer_on_rtp(struct producer *p, unsigned stream, bool is_rtx, struct pk
     if (stream != 0)
         return;
     bool keyframe = producer_is_keyframe(p, c, &v);
+    if (keyframe && p->kind == SFU__MEDIA_KIND__MEDIA_KIND_VIDEO)
+        p->keyframe_pending = false; /* what a held-back request asked for has come */
     struct list *pos;
     list_for_each(pos, &p->consumers)
     {

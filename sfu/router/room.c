@@ -23,13 +23,14 @@ struct room *room_find(struct worker *w, const char *id)
     return NULL;
 }
 
-int room_new(struct room **out, struct worker *w, const char *id)
+int room_new(struct room **out, struct worker *w, const char *id, uint64_t gen)
 {
     struct room *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
     snprintf(r->id, sizeof(r->id), "%s", id);
     r->w = w;
+    r->gen = gen;
     list_init(&r->transports);
     list_init(&r->producers);
     list_init(&r->consumers);
@@ -90,7 +91,6 @@ struct consumer *room_consumer_find(struct room *r, uint64_t id)
 void router_room_close(struct worker *w, const char *room_id, const char *reason)
 {
     struct room *r = room_find(w, room_id);
-    (void)reason;
     if (!r)
         return;
     log_info("room", "closing a room: %s", reason);

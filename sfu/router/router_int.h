@@ -48,8 +48,11 @@ struct counters {
     uint64_t retransmitted;
 };
 
+enum codec_type { CODEC_OTHER, CODEC_VP8, CODEC_H264 };
+
 struct codec {
     char name[16];
+    enum codec_type type; /* from name, so the packet path compares no strings */
     uint8_t pt;
     uint8_t rtx_pt; /* 0: none */
     uint32_t clock_rate;
@@ -69,6 +72,7 @@ struct hdrext {
 struct room {
     struct hmap_node node; /* in worker.rooms */
     char id[ROOM_ID_MAX + 1];
+    uint64_t gen;           /* the control thread's generation of this id */
     struct worker *w;       /* borrowed */
     struct list transports; /* struct transport.room_node */
     struct list producers;  /* struct producer.room_node */
@@ -92,7 +96,7 @@ struct transport {
     struct worker *w;  /* borrowed */
     char ufrag[ICE_UFRAG_LEN + 1];
     char pwd[ICE_PWD_LEN + 1];
-    /* The previous credentials stay valid until the browser uses the new ones (ICE restart). */
+    /* An ICE restart replaces both at once: checks with the old ones then go unanswered. */
     struct sockaddr_storage remote;
     bool has_remote;
     bool addr_indexed;
@@ -109,7 +113,9 @@ struct transport {
     struct twcc_recorder *twcc; /* owned: arrivals of the publisher's transport-wide seqs */
     uint8_t twcc_rx_id;         /* the publisher's transport-cc extension id, 0: none */
     uint16_t twcc_tx_seq;       /* our transport-wide sequence for what we send */
-    uint32_t rtcp_ssrc;         /* the SSRC we use as RTCP sender towards this peer */
+    uint32_t rtcp_senders[8];   /* SRTCP sender SSRCs accepted (libsrtp keeps state for each) */
+    unsigned n_rtcp_senders;
+    uint32_t rtcp_ssrc; /* the SSRC we use as RTCP sender towards this peer */
     struct counters rx;
     struct counters tx;
 };
@@ -157,6 +163,7 @@ struct sent_entry {
     uint16_t src_seq;
     uint32_t out_ts;
     bool valid;
+    uint64_t last_rtx_us; /* when it was last resent, 0: never */
 };
 
 #define CONSUMER_SENT_RING 1024
@@ -188,6 +195,7 @@ struct consumer {
     uint16_t rtx_seq;
     struct sent_entry *sent; /* owned, CONSUMER_SENT_RING */
     uint64_t last_sr_ms;
+    uint64_t packets_at_last_sr;
     uint32_t last_out_ts;
     uint64_t last_out_us;
     uint64_t packets_sent;
@@ -197,7 +205,7 @@ struct consumer {
 
 /* room.c */
 struct room *room_find(struct worker *w, const char *id);
-int room_new(struct room **out, struct worker *w, const char *id);
+int room_new(struct room **out, struct worker *w, const char *id, uint64_t gen);
 void room_free(struct room *r);
 struct transport *room_transport_find(struct room *r, uint64_t id);
 struct producer *room_producer_find(struct room *r, uint64_t id);
@@ -225,7 +233,8 @@ int producer_new(struct producer **out, struct transport *t, const Sfu__ProduceR
 void producer_free(struct producer *p);
 struct producer *producer_by_ssrc(struct transport *t, uint32_t ssrc, bool *is_rtx,
                                   unsigned *stream);
-void producer_on_rtp(struct producer *p, unsigned stream, bool is_rtx, struct pkt *pkt);
+void producer_on_rtp(struct producer *p, unsigned stream, bool is_rtx, struct pkt *pkt,
+                     const struct rtp_view *v);
 void producer_on_sr(struct producer *p, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts);
 void producer_request_keyframe(struct producer *p, bool force);
 void producer_tick(struct producer *p, uint64_t now_ms);
@@ -236,7 +245,8 @@ int consumer_new(struct consumer **out, struct transport *t, struct producer *p,
 void consumer_free(struct consumer *c);
 void consumer_send_rtp(struct consumer *c, const struct pkt *pkt, const struct rtp_view *v,
                        bool keyframe);
-void consumer_on_nack(struct consumer *c, uint16_t seq);
+/* Resends seq over RTX if it can. Returns 1 when it did, 0 when not. */
+int consumer_on_nack(struct consumer *c, uint16_t seq, uint64_t now_us);
 void consumer_pause(struct consumer *c, bool paused);
 struct consumer *consumer_by_ssrc(struct transport *t, uint32_t ssrc);
 void consumer_tick(struct consumer *c, uint64_t now_ms);

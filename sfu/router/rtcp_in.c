@@ -2,8 +2,12 @@
  * history, PLI/FIR become (throttled) keyframe requests to the producer. */
 #include <errno.h>
 
+#include "core/clock.h"
 #include "router/router_int.h"
 #include "rtp/rtcp.h"
+
+/* Retransmissions one RTCP packet may cause, however many NACK items it carries. */
+#define RTCP_IN_MAX_RTX 64
 
 static void rtcp_on_feedback_pli(struct transport *t, uint32_t media_ssrc)
 {
@@ -18,7 +22,8 @@ void transport_on_rtcp(struct transport *t, const uint8_t *buf, size_t len)
 {
     struct rtcp_iter it;
     struct rtcp_hdr h;
-    int rc;
+    int rc, resent = 0;
+    uint64_t now_us = clock_mono_us();
     rtcp_iter_init(&it, buf, len);
     while ((rc = rtcp_iter_next(&it, &h)) == 1) {
         switch (h.pt) {
@@ -44,8 +49,8 @@ void transport_on_rtcp(struct transport *t, const uint8_t *buf, size_t len)
                 if (!c)
                     break;
                 rtcp_nack_iter_init(&ni, &nack);
-                while (rtcp_nack_iter_next(&ni, &seq))
-                    consumer_on_nack(c, seq);
+                while (rtcp_nack_iter_next(&ni, &seq) && resent < RTCP_IN_MAX_RTX)
+                    resent += consumer_on_nack(c, seq, now_us);
             }
             /* Transport-cc feedback from subscribers would drive a send-side estimate; the
              * SFU does not adapt its sending rate yet. */

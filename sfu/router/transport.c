@@ -107,6 +107,9 @@ static void transport_select_path(struct transport *t, const struct sockaddr *fr
     if (other && other != t) {
         hmap_remove(&w->by_addr, &other->addr_node);
         other->addr_indexed = false;
+        /* It must not keep sending to an address that now belongs to another peer. */
+        other->has_remote = false;
+        transport_state_set(other, TRANSPORT_DISCONNECTED, "path taken by another transport");
     }
     if (t->addr_indexed) {
         hmap_remove(&w->by_addr, &t->addr_node);
@@ -144,10 +147,8 @@ void router_on_stun(struct worker *w, uint8_t *buf, size_t len, const struct soc
         return;
     }
     if (ice_stun_username_local(buf, len, &ufrag, &ufrag_len) < 0) {
-        /* No USERNAME: a response or indication; only a known path may refresh consent. */
-        struct transport *t = transport_by_addr(w, from);
-        if (t)
-            t->last_rx_ms = uv_now(&w->loop);
+        /* No USERNAME: an indication or a stray response. Nothing authenticates it, so it
+         * neither answers nor refreshes consent (RFC 7675). */
         return;
     }
     struct transport *t = transport_by_ufrag(w, ufrag, ufrag_len);
@@ -165,11 +166,17 @@ void router_on_stun(struct worker *w, uint8_t *buf, size_t len, const struct soc
                                     : "malformed ICE check: not answered");
         return;
     }
-    t->last_rx_ms = uv_now(&w->loop);
-    if (info.use_candidate || !t->has_remote)
-        transport_select_path(t, from);
-    if (info.use_candidate && t->state == TRANSPORT_DISCONNECTED && t->dtls_done)
-        transport_state_set(t, TRANSPORT_CONNECTED, "consent regained");
+    if (info.kind == ICE_CHECK_INDICATION)
+        return;
+    if (info.kind == ICE_CHECK_REQUEST) {
+        /* An authenticated check: consent for the path it came on. */
+        t->last_rx_ms = uv_now(&w->loop);
+        if (info.use_candidate || !t->has_remote)
+            transport_select_path(t, from);
+        if (t->state == TRANSPORT_DISCONNECTED && t->dtls_done && t->has_remote &&
+            addr_equal((struct sockaddr *)&t->remote, from))
+            transport_state_set(t, TRANSPORT_CONNECTED, "consent regained");
+    }
     if (reply_len > 0)
         udp_port_send(w->udp, reply, reply_len, from);
 }
@@ -215,6 +222,9 @@ static void transport_dtls_connected(void *arg, const struct dtls_srtp_keys *key
 static void transport_dtls_failed(void *arg, const char *reason)
 {
     struct transport *t = arg;
+    /* No media either way once the association is dead. */
+    sfu_srtp_free(t->srtp);
+    t->srtp = NULL;
     log_info("dtls", "transport %llx failed: %s", (unsigned long long)t->id, reason);
     transport_state_set(t, TRANSPORT_FAILED, reason);
 }
@@ -222,6 +232,8 @@ static void transport_dtls_failed(void *arg, const char *reason)
 static void transport_dtls_closed(void *arg)
 {
     struct transport *t = arg;
+    sfu_srtp_free(t->srtp);
+    t->srtp = NULL;
     transport_state_set(t, TRANSPORT_CLOSED, "DTLS close_notify from the peer");
 }
 
@@ -343,7 +355,8 @@ int transport_restart_ice(struct transport *t)
 int transport_send(struct transport *t, uint8_t *buf, size_t len, bool rtcp)
 {
     int rc;
-    if (!t->srtp || !t->has_remote) {
+    if (!t->srtp || !t->has_remote || t->state != TRANSPORT_CONNECTED) {
+        /* Nothing is sent without consent (RFC 7675), or before keys exist. */
         t->tx.dropped++;
         return -ENOTCONN;
     }
@@ -361,6 +374,18 @@ int transport_send(struct transport *t, uint8_t *buf, size_t len, bool rtcp)
     t->tx.packets++;
     t->tx.bytes += len;
     return 0;
+}
+
+/* libsrtp makes state for every SSRC that sends SRTCP; a peer gets a few, not unbounded. */
+static bool transport_rtcp_sender_ok(struct transport *t, uint32_t ssrc)
+{
+    for (unsigned i = 0; i < t->n_rtcp_senders; i++)
+        if (t->rtcp_senders[i] == ssrc)
+            return true;
+    if (t->n_rtcp_senders == sizeof(t->rtcp_senders) / sizeof(t->rtcp_senders[0]))
+        return false;
+    t->rtcp_senders[t->n_rtcp_senders++] = ssrc;
+    return true;
 }
 
 static void transport_on_rtp(struct transport *t, struct pkt *pkt)
@@ -384,7 +409,7 @@ static void transport_on_rtp(struct transport *t, struct pkt *pkt)
         t->rx.dropped++;
         return;
     }
-    producer_on_rtp(p, stream, is_rtx, pkt);
+    producer_on_rtp(p, stream, is_rtx, pkt, &v);
 }
 
 void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
@@ -393,7 +418,6 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
     uint8_t b = buf[0];
     t->rx.packets++;
     t->rx.bytes += len;
-    t->last_rx_ms = uv_now(&w->loop);
     if (b >= 20 && b <= 63) {
         /* dtls_session_input refuses datagrams that are not whole DTLS records. */
         if (t->dtls && dtls_session_input(t->dtls, buf, len) < 0) {
@@ -407,9 +431,20 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
         t->rx.dropped++;
         return;
     }
-    if (len > PKT_CAP) {
+    if (len > PKT_CAP || len < 12) {
         t->rx.dropped++;
         return;
+    }
+    bool rtcp = rtp_is_rtcp(buf, len);
+    if (!rtcp) {
+        /* The SSRC is in the clear: a stream nobody produced is dropped before it costs a
+         * decryption, and before libsrtp would make state for it. */
+        bool is_rtx;
+        unsigned stream;
+        if (!producer_by_ssrc(t, be32_load(buf + 8), &is_rtx, &stream)) {
+            t->rx.dropped++;
+            return;
+        }
     }
     /* The one copy of a received packet: into a pool buffer, decrypted in place, then shared by
      * reference with the NACK history and every consumer. */
@@ -422,7 +457,12 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
     memcpy(pkt->data, buf, len);
     size_t plen = len;
     pkt->arrival_us = clock_mono_us();
-    if (rtp_is_rtcp(buf, len)) {
+    if (rtcp && !transport_rtcp_sender_ok(t, be32_load(buf + 4))) {
+        pkt_unref(pkt);
+        t->rx.dropped++;
+        return;
+    }
+    if (rtcp) {
         w->counters.rx_rtcp++;
         if (sfu_srtp_unprotect_rtcp(t->srtp, pkt->data, &plen) < 0) {
             w->counters.srtp_failed++;
@@ -430,6 +470,7 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
             media_warn(w, "SRTCP packet failed authentication: dropped");
         } else {
             pkt->len = (uint32_t)plen;
+            t->last_rx_ms = uv_now(&w->loop); /* authenticated: consent */
             transport_on_rtcp(t, pkt->data, plen);
         }
     } else {
@@ -439,6 +480,7 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
             media_warn(w, "SRTP packet failed authentication or replayed: dropped");
         } else {
             pkt->len = (uint32_t)plen;
+            t->last_rx_ms = uv_now(&w->loop); /* authenticated: consent */
             transport_on_rtp(t, pkt);
         }
     }
