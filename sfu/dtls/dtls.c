@@ -60,6 +60,7 @@ struct dtls_session {
     const EVP_MD *fp_md; /* borrowed (OpenSSL's static digest); NULL until signalled */
     uint8_t fp[EVP_MAX_MD_SIZE];
     unsigned int fp_len;
+    bool fp_refused; /* the certificate check in the handshake found a mismatch */
     /* The datagram being built: records OpenSSL writes are packed together up to the MTU
      * and leave when the next record would not fit, or when the SSL call returns. */
     size_t out_len;
@@ -126,9 +127,28 @@ static int dtls_out_create(BIO *b)
 /* --- the context ------------------------------------------------------------------------ */
 
 /* Browsers sign their own certificates: there is no chain to check. The peer is authenticated
- * by comparing its certificate digest with the fingerprint signalling gave us. */
+ * by comparing its certificate digest with the fingerprint signalling gave us. When that is
+ * already known as the certificate arrives, a mismatch fails the handshake here, so OpenSSL
+ * sends a fatal alert and never our Finished: the peer must not believe it is connected. A
+ * fingerprint that comes later is checked in dtls_session_try_connect. */
 static int dtls_verify_any(int preverify_ok, X509_STORE_CTX *store)
 {
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct dtls_session *s = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+
+    (void)preverify_ok;
+    if (s == NULL || s->fp_md == NULL || X509_STORE_CTX_get_error_depth(store) != 0)
+        return 1;
+    if (cert == NULL || X509_digest(cert, s->fp_md, md, &n) != 1 || n != s->fp_len ||
+        CRYPTO_memcmp(md, s->fp, n) != 0) {
+        s->fp_refused = true;
+        /* Sent as a bad_certificate alert. */
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+        return 0;
+    }
     return 1;
 }
 
@@ -358,6 +378,9 @@ static void dtls_session_try_connect(struct dtls_session *s)
     /* The length is public (it follows from the algorithm); the bytes are compared in
      * constant time. */
     if (n != s->fp_len || CRYPTO_memcmp(md, s->fp, n) != 0) {
+        /* The fingerprint came after the handshake, so the peer has our Finished and thinks
+         * it is connected: close_notify tells it otherwise. */
+        SSL_shutdown(s->ssl);
         dtls_session_fail(s, "fingerprint mismatch");
         return;
     }
@@ -410,7 +433,8 @@ static void dtls_session_drive(struct dtls_session *s)
         } else {
             int e = SSL_get_error(s->ssl, r);
             if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-                dtls_session_fail(s, dtls_ssl_reason("handshake failed"));
+                dtls_session_fail(s, s->fp_refused ? "fingerprint mismatch"
+                                                   : dtls_ssl_reason("handshake failed"));
                 return;
             }
         }
@@ -454,6 +478,8 @@ int dtls_session_new(struct dtls_session **out, struct dtls_ctx *ctx,
     if (SSL_set_mtu(s->ssl, DTLS_MTU) <= 0)
         goto out;
     DTLS_set_timer_cb(s->ssl, dtls_timer_next);
+    /* For dtls_verify_any, which checks the fingerprint during the handshake. */
+    SSL_set_app_data(s->ssl, s);
     SSL_set_accept_state(s->ssl);
     err = 0;
 out:
