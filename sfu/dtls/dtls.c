@@ -494,6 +494,16 @@ out:
     return 0;
 }
 
+void dtls_session_close(struct dtls_session *s)
+{
+    if (s == NULL || s->state != DTLS_STATE_CONNECTED)
+        return;
+    /* close_notify tells the browser at once rather than after its consent checks fail. */
+    SSL_shutdown(s->ssl);
+    dtls_out_flush(s);
+    s->state = DTLS_STATE_CLOSED;
+}
+
 void dtls_session_free(struct dtls_session *s)
 {
     if (s == NULL)

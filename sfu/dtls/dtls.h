@@ -75,6 +75,10 @@ int dtls_session_new(struct dtls_session **out, struct dtls_ctx *ctx,
                      const struct dtls_session_cbs *cbs, void *arg);
 
 /* Frees the session; accepts NULL. Calls no callback (the owner stops its own timer). */
+/* Sends close_notify if the association is up (through the send callback, no other callback);
+ * the session then takes no more input. Accepts NULL. */
+void dtls_session_close(struct dtls_session *s);
+
 void dtls_session_free(struct dtls_session *s);
 
 /* Feeds one datagram from the peer (buf borrowed). Returns 0 when it was taken (it may have

@@ -324,6 +324,7 @@ void transport_close(struct transport *t, const char *reason)
     if (t->addr_indexed)
         hmap_remove(&w->by_addr, &t->addr_node);
     t->addr_indexed = false;
+    dtls_session_close(t->dtls);
     dtls_session_free(t->dtls);
     t->dtls = NULL;
     sfu_srtp_free(t->srtp);

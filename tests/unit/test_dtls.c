@@ -483,6 +483,36 @@ static int test_dtls_close_notify(void)
     return 0;
 }
 
+/* Our side closes (the transport was closed by signalling): the client reads close_notify, and
+ * the session takes no more input and calls no callback. */
+static int test_dtls_server_close(void)
+{
+    struct client c;
+    struct server v;
+    char fp[200];
+    uint8_t buf[64];
+    CHECK_EQ(client_init(&c, "SRTP_AEAD_AES_128_GCM", NULL), 0);
+    CHECK_EQ(server_init(&v), 0);
+    cert_fingerprint(c.cert, EVP_sha256(), fp, false);
+    CHECK_EQ(dtls_session_set_remote_fingerprint(v.s, "sha-256", fp), 0);
+    CHECK_EQ(pump(&c, &v, 4), 0);
+    CHECK_EQ(v.connected, 1);
+    v.nq = 0;
+    dtls_session_close(v.s);
+    CHECK_EQ(v.nq, 1);
+    CHECK_EQ(v.q[0][0], 21); /* an alert record */
+    BIO_write(c.in, v.q[0], (int)v.qlen[0]);
+    CHECK_EQ(SSL_read(c.ssl, buf, sizeof(buf)), 0);
+    CHECK_EQ(SSL_get_error(c.ssl, 0), SSL_ERROR_ZERO_RETURN);
+    CHECK_EQ(v.closed, 0);
+    CHECK_EQ(v.failed, 0);
+    CHECK_EQ(dtls_session_input(v.s, v.q[0], v.qlen[0]), -EPIPE);
+    dtls_session_close(NULL);
+    server_free(&v);
+    client_free(&c);
+    return 0;
+}
+
 /* A client we cannot agree with: failed with OpenSSL's reason, no keys. */
 static int test_dtls_handshake_failure(void)
 {
@@ -548,6 +578,7 @@ static const struct test_case cases[] = {
     {"dtls_garbage_then_handshake", test_dtls_garbage_then_handshake},
     {"dtls_timer_retransmit", test_dtls_timer_retransmit},
     {"dtls_close_notify", test_dtls_close_notify},
+    {"dtls_server_close", test_dtls_server_close},
     {"dtls_handshake_failure", test_dtls_handshake_failure},
     {"dtls_no_srtp", test_dtls_no_srtp},
     {"dtls_bad_args", test_dtls_bad_args},
