@@ -337,6 +337,22 @@ int peer_set_rtx(struct peer *p, uint32_t media_ssrc, uint32_t rtx_ssrc, uint8_t
     return peer_call_sync(p, peer_apply_rtx, &x);
 }
 
+static int peer_apply_stall(struct peer *p, void *data)
+{
+    (void)p;
+    struct timespec ts = {.tv_sec = *(unsigned *)data / 1000,
+                          .tv_nsec = (long)(*(unsigned *)data % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+int peer_stall(struct peer *p, unsigned ms)
+{
+    if (!p || ms > 60000)
+        return -EINVAL;
+    return peer_call_sync(p, peer_apply_stall, &ms);
+}
+
 /* Received datagrams, demultiplexed by first byte (RFC 7983); libnice keeps STUN itself. */
 static void peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
                          gchar *gbuf, gpointer data)

@@ -145,6 +145,11 @@ int peer_send_raw(struct peer *p, const uint8_t *buf, size_t len);
  * replaces its entry. Works with or without cfg.nack; call it before the media flows (packets on
  * rtx_ssrc that arrive earlier are handed on as they are). Errors: -EINVAL (a payload type over
  * 127, rtx_ssrc equal to media_ssrc), -ENOSPC (PEER_RTX_MAX streams already registered). */
+/* Blocks the peer's own thread for ms milliseconds (at most 60,000), as a device that lost its
+ * network or was suspended: it sends nothing, not even ICE consent checks, and reads nothing
+ * (the kernel buffers what arrives). Returns when the stall is over: 0 or -EINVAL. */
+int peer_stall(struct peer *p, unsigned ms);
+
 int peer_set_rtx(struct peer *p, uint32_t media_ssrc, uint32_t rtx_ssrc, uint8_t rtx_pt,
                  uint8_t media_pt);
 
