@@ -413,9 +413,11 @@ static int peer_setup_agent(struct peer *p, void *data)
     int err = 0;
 
     (void)data;
-    p->agent =
-        nice_agent_new_full(p->ctx, NICE_COMPATIBILITY_RFC5245,
-                            p->ice_lite ? NICE_AGENT_OPTION_LITE_MODE : NICE_AGENT_OPTION_NONE);
+    /* Consent freshness as browsers do it (RFC 7675): authenticated checks every few seconds on
+     * the selected pair, which is what keeps an ICE-lite SFU's consent alive. */
+    p->agent = nice_agent_new_full(p->ctx, NICE_COMPATIBILITY_RFC5245,
+                                   p->ice_lite ? NICE_AGENT_OPTION_LITE_MODE
+                                               : NICE_AGENT_OPTION_CONSENT_FRESHNESS);
     if (!p->agent)
         return -ENOMEM;
     g_object_set(p->agent, "controlling-mode", (gboolean)p->controlling, "upnp", FALSE, "ice-tcp",

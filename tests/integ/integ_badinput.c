@@ -216,55 +216,6 @@ static int join_keep(struct ctl_client *c, const struct peer_cbs *cbs, void *arg
     return 0;
 }
 
-/* A plain UDP socket on 127.0.0.1, a stranger to the SFU. */
-static int stranger_open(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int send_to_sfu(int fd, const struct integ_transport *t, const uint8_t *buf, size_t len)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(t->cand.port)};
-    inet_pton(AF_INET, t->cand.ip, &a.sin_addr);
-    return sendto(fd, buf, len, 0, (struct sockaddr *)&a, sizeof(a)) == (ssize_t)len ? 0 : -1;
-}
-
-/* Waits up to ms for a datagram on fd. Returns its length, or -1 when none came. */
-static ssize_t recv_within(int fd, uint8_t *buf, size_t cap, int ms)
-{
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    if (poll(&pfd, 1, ms) != 1)
-        return -1;
-    return recv(fd, buf, cap, MSG_DONTWAIT);
-}
-
-/* A Binding request as a controlling browser builds it: USERNAME "remote:local", PRIORITY,
- * ICE-CONTROLLING, MESSAGE-INTEGRITY keyed with pwd, FINGERPRINT. Returns its length or 0. */
-static size_t make_check(uint8_t *buf, size_t cap, const char *ufrag, const char *pwd)
-{
-    static const uint16_t attrs[] = {STUN_ATTRIBUTE_USERNAME, STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
-                                     STUN_ATTRIBUTE_PRIORITY, 0};
-    StunAgent agent;
-    StunMessage msg;
-    char user[128];
-    int n = snprintf(user, sizeof(user), "%s:abcd", ufrag);
-    stun_agent_init(&agent, attrs, STUN_COMPATIBILITY_RFC5389,
-                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
-    return stun_usage_ice_conncheck_create(&agent, &msg, buf, cap, (const uint8_t *)user, (size_t)n,
-                                           (const uint8_t *)pwd, strlen(pwd), false, true,
-                                           0x6e7f00ffu, 0x1122334455667788ull, NULL,
-                                           STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
-}
-
 /* The offset just past the USERNAME attribute of a STUN message (0 when it has none). */
 static size_t stun_username_end(const uint8_t *m, size_t len)
 {
@@ -276,56 +227,6 @@ static size_t stun_username_end(const uint8_t *m, size_t len)
         off = end;
     }
     return 0;
-}
-
-/* Transport state events seen so far (the ctl client hands each over once). */
-struct evlog {
-    uint64_t tid[64];
-    int state[64];
-    unsigned n;
-};
-
-/* Waits up to ms for a TransportState event of tid with state want, logging every one seen. */
-static int wait_state_event(struct ctl_client *c, struct evlog *log, uint64_t tid, int want, int ms)
-{
-    for (unsigned k = 0; k < log->n; k++)
-        if (log->tid[k] == tid && log->state[k] == want)
-            return 0;
-    for (int waited = 0; waited < ms; waited += 50) {
-        Sfu__Envelope *ev = NULL;
-        if (ctl_client_next_event(c, &ev, 50) < 0 || !ev)
-            continue;
-        int found = 0;
-        if (ev->body_case == SFU__ENVELOPE__BODY_TRANSPORT_STATE) {
-            uint64_t id = ev->transport_state->transport_id;
-            int s = (int)ev->transport_state->state;
-            if (log->n < 64) {
-                log->tid[log->n] = id;
-                log->state[log->n] = s;
-                log->n++;
-            }
-            found = id == tid && s == want;
-        }
-        sfu__envelope__free_unpacked(ev, NULL);
-        if (found)
-            return 0;
-    }
-    return -ETIMEDOUT;
-}
-
-static Sfu__Envelope *get_stats(struct ctl_client *c)
-{
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__GetStatsRequest req = SFU__GET_STATS_REQUEST__INIT;
-    req.room_id = ROOM;
-    env.body_case = SFU__ENVELOPE__BODY_GET_STATS;
-    env.get_stats = &req;
-    Sfu__Envelope *r = integ_call(c, &env);
-    if (r && r->body_case != SFU__ENVELOPE__BODY_STATS) {
-        sfu__envelope__free_unpacked(r, NULL);
-        r = NULL;
-    }
-    return r;
 }
 
 static const Sfu__TransportStats *stats_transport(const Sfu__Envelope *st, uint64_t id)
@@ -355,7 +256,7 @@ static int test_bad_input_during_call(void)
     static struct sub sub;
     static struct stream st;
     struct peer_cbs none = {0}, subcbs = {.on_rtp = on_sub_rtp};
-    struct evlog evs = {.n = 0};
+    struct integ_evlog evs = {.n = 0};
     uint64_t samples[8];
     unsigned nsamples = 0;
     uint8_t buf[1600], reply[1600];
@@ -386,62 +287,62 @@ static int test_bad_input_during_call(void)
 
     int fds[3];
     for (int k = 0; k < 3; k++)
-        CHECK((fds[k] = stranger_open()) >= 0);
+        CHECK((fds[k] = integ_udp_open()) >= 0);
 
     /* Random datagrams of random lengths (0 to 1500) from strangers, in small bursts so the
      * SFU's socket buffer is never the reason a call packet is lost. */
     for (int i = 0; i < 2400; i++) {
         size_t len = rng_next(&rng) % 1501;
         rng_fill(&rng, buf, len);
-        CHECK_EQ(send_to_sfu(fds[i % 3], &pub_t, buf, len), 0);
+        CHECK_EQ(integ_udp_send_to(fds[i % 3], &pub_t, buf, len), 0);
         if (i % 16 == 15)
             integ_sleep_ms(1);
     }
     /* No stranger was answered. */
     for (int k = 0; k < 3; k++)
-        CHECK(recv_within(fds[k], reply, sizeof(reply), k == 0 ? NO_ANSWER_MS : 0) < 0);
+        CHECK(integ_udp_recv_within(fds[k], reply, sizeof(reply), k == 0 ? NO_ANSWER_MS : 0) < 0);
     samples[nsamples++] = atomic_load(&sub.received);
 
     /* Truncated ICE checks carrying the publisher's real credentials: cut at every length as they
      * are, and cut at every attribute boundary with the STUN length fixed up to match (so only
      * the missing MESSAGE-INTEGRITY or FINGERPRINT is wrong). None may be answered. */
-    size_t full = make_check(buf, sizeof(buf), pub_t.ufrag, pub_t.pwd);
+    size_t full = integ_stun_check(buf, sizeof(buf), pub_t.ufrag, pub_t.pwd);
     CHECK(full > 60);
     size_t user_end = stun_username_end(buf, full);
     CHECK(user_end > 20 && user_end < full);
     unsigned fixed_cuts = 0;
     for (size_t cut = 0; cut < full; cut++) {
-        CHECK_EQ(send_to_sfu(fds[0], &pub_t, buf, cut), 0);
+        CHECK_EQ(integ_udp_send_to(fds[0], &pub_t, buf, cut), 0);
         if (cut >= 20 && cut % 4 == 0) {
             uint8_t tr[1600];
             memcpy(tr, buf, cut);
             be16_store(tr + 2, (uint16_t)(cut - 20));
-            CHECK_EQ(send_to_sfu(fds[0], &pub_t, tr, cut), 0);
+            CHECK_EQ(integ_udp_send_to(fds[0], &pub_t, tr, cut), 0);
             fixed_cuts += cut >= user_end;
         }
         if (cut % 16 == 15)
             integ_sleep_ms(1);
     }
-    CHECK(recv_within(fds[0], reply, sizeof(reply), NO_ANSWER_MS) < 0);
+    CHECK(integ_udp_recv_within(fds[0], reply, sizeof(reply), NO_ANSWER_MS) < 0);
     /* The right ufrag with a wrong password, and an unknown ufrag with the right password. */
     char wrong_pwd[64];
     snprintf(wrong_pwd, sizeof(wrong_pwd), "%s", pub_t.pwd);
     wrong_pwd[0] = wrong_pwd[0] == 'A' ? 'B' : 'A';
     uint8_t chk[512];
-    size_t clen = make_check(chk, sizeof(chk), pub_t.ufrag, wrong_pwd);
+    size_t clen = integ_stun_check(chk, sizeof(chk), pub_t.ufrag, wrong_pwd);
     CHECK(clen > 0);
     for (int i = 0; i < 5; i++)
-        CHECK_EQ(send_to_sfu(fds[1], &pub_t, chk, clen), 0);
-    CHECK(recv_within(fds[1], reply, sizeof(reply), NO_ANSWER_MS) < 0);
-    clen = make_check(chk, sizeof(chk), "NoSuchUf", pub_t.pwd);
+        CHECK_EQ(integ_udp_send_to(fds[1], &pub_t, chk, clen), 0);
+    CHECK(integ_udp_recv_within(fds[1], reply, sizeof(reply), NO_ANSWER_MS) < 0);
+    clen = integ_stun_check(chk, sizeof(chk), "NoSuchUf", pub_t.pwd);
     CHECK(clen > 0);
     for (int i = 0; i < 5; i++)
-        CHECK_EQ(send_to_sfu(fds[2], &pub_t, chk, clen), 0);
-    CHECK(recv_within(fds[2], reply, sizeof(reply), NO_ANSWER_MS) < 0);
+        CHECK_EQ(integ_udp_send_to(fds[2], &pub_t, chk, clen), 0);
+    CHECK(integ_udp_recv_within(fds[2], reply, sizeof(reply), NO_ANSWER_MS) < 0);
     /* The control: the whole check from the same stranger is answered with a Binding success
      * for its transaction, so the silences above are refusals, not a deaf socket. */
-    CHECK_EQ(send_to_sfu(fds[0], &pub_t, buf, full), 0);
-    ssize_t got = recv_within(fds[0], reply, sizeof(reply), 2000);
+    CHECK_EQ(integ_udp_send_to(fds[0], &pub_t, buf, full), 0);
+    ssize_t got = integ_udp_recv_within(fds[0], reply, sizeof(reply), 2000);
     CHECK(got >= 20);
     CHECK_EQ(be16_load(reply), 0x0101);
     CHECK_MEM(reply + 8, buf + 8, 12);
@@ -452,7 +353,7 @@ static int test_bad_input_during_call(void)
     uint8_t rec[80];
     size_t rlen = make_dtls_record(rec, &rng);
     for (size_t cut = 1; cut < rlen; cut++) {
-        CHECK_EQ(send_to_sfu(fds[cut % 3], &pub_t, rec, cut), 0);
+        CHECK_EQ(integ_udp_send_to(fds[cut % 3], &pub_t, rec, cut), 0);
         CHECK_EQ(peer_send_raw(subp, rec, cut), 0);
         sub_raw_counted++;
         if (cut % 8 == 7)
@@ -460,14 +361,14 @@ static int test_bad_input_during_call(void)
     }
     for (unsigned k = 0; k < 600; k++) {
         size_t n = make_garbage(1 + k % 2, &rng, buf); /* cut RTP headers and RTP/RTCP noise */
-        CHECK_EQ(send_to_sfu(fds[k % 3], &pub_t, buf, n), 0);
+        CHECK_EQ(integ_udp_send_to(fds[k % 3], &pub_t, buf, n), 0);
         CHECK_EQ(peer_send_raw(subp, buf, n), 0);
         sub_raw_counted += counted_by_transport(buf[0]);
         if (k % 8 == 7)
             integ_sleep_ms(1);
     }
     for (int k = 0; k < 3; k++)
-        CHECK(recv_within(fds[k], reply, sizeof(reply), k == 0 ? NO_ANSWER_MS : 0) < 0);
+        CHECK(integ_udp_recv_within(fds[k], reply, sizeof(reply), k == 0 ? NO_ANSWER_MS : 0) < 0);
     samples[nsamples++] = atomic_load(&sub.received);
 
     /* A wrong fingerprint signalled before the handshake: the SFU must refuse the peer (it never
@@ -480,8 +381,9 @@ static int test_bad_input_during_call(void)
     CHECK_EQ(peer_new(&p3, NULL, &cb3, &p3_connected), 0);
     CHECK_EQ(integ_connect_transport(ctl, ROOM, t3.id, peer_fingerprint(pub)), 0);
     CHECK_EQ(peer_set_remote(p3, t3.ufrag, t3.pwd, &t3.cand, 1, t3.fingerprint), 0);
-    CHECK_EQ(
-        wait_state_event(ctl, &evs, t3.id, SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED, 10000), 0);
+    CHECK_EQ(integ_wait_state_event(ctl, &evs, t3.id, SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED,
+                                    10000),
+             0);
     /* The peer learns it failed (an alert), rather than believing it is connected. */
     CHECK_EQ(peer_wait_state(p3, PEER_STATE_FAILED, 5000), 0);
     CHECK(!atomic_load(&p3_connected));
@@ -507,9 +409,9 @@ static int test_bad_input_during_call(void)
     }
     CHECK(ps.rx_dtls_packets > 0);
     CHECK_EQ(integ_connect_transport(ctl, ROOM, t4.id, peer_fingerprint(p4)), 0);
-    CHECK_EQ(
-        wait_state_event(ctl, &evs, t4.id, SFU__TRANSPORT_STATE__TRANSPORT_STATE_CONNECTED, 10000),
-        0);
+    CHECK_EQ(integ_wait_state_event(ctl, &evs, t4.id,
+                                    SFU__TRANSPORT_STATE__TRANSPORT_STATE_CONNECTED, 10000),
+             0);
     CHECK_EQ(peer_wait_state(p4, PEER_STATE_CONNECTED, 5000), 0);
     r = integ_consume(ctl, ROOM, t4.id, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
@@ -526,8 +428,9 @@ static int test_bad_input_during_call(void)
     CHECK_EQ(peer_set_remote(p5, t5.ufrag, t5.pwd, &t5.cand, 1, t5.fingerprint), 0);
     CHECK_EQ(peer_wait_state(p5, PEER_STATE_CONNECTED, 10000), 0);
     CHECK_EQ(integ_connect_transport(ctl, ROOM, t5.id, peer_fingerprint(p4)), 0);
-    CHECK_EQ(
-        wait_state_event(ctl, &evs, t5.id, SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED, 10000), 0);
+    CHECK_EQ(integ_wait_state_event(ctl, &evs, t5.id, SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED,
+                                    10000),
+             0);
     /* The peer had the SFU's Finished; the SFU's close_notify tells it the association is off. */
     CHECK_EQ(peer_wait_state(p5, PEER_STATE_CLOSED, 5000), 0);
     samples[nsamples++] = atomic_load(&sub.received);
@@ -543,7 +446,7 @@ static int test_bad_input_during_call(void)
     /* The stream's last garbage datagram follows its last packet: let it land. */
     integ_sleep_ms(300);
     /* The SFU still answers its control socket. */
-    Sfu__Envelope *stats = get_stats(ctl);
+    Sfu__Envelope *stats = integ_get_stats(ctl, ROOM);
     CHECK(stats != NULL);
 
     /* The call's transports reported only their first CONNECTED. */

@@ -8,6 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <stun/usages/ice.h>
 #include <uv.h>
 
 #include "app/sfu.h"
@@ -319,4 +325,98 @@ int integ_sfu_control_tcp_port(struct integ_sfu *s)
     if (!p || !p->sfu)
         return -ENOTCONN;
     return sfu_control_tcp_port(p->sfu);
+}
+
+int integ_udp_open(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int integ_udp_send_to(int fd, const struct integ_transport *t, const uint8_t *buf, size_t len)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(t->cand.port)};
+    inet_pton(AF_INET, t->cand.ip, &a.sin_addr);
+    return sendto(fd, buf, len, 0, (struct sockaddr *)&a, sizeof(a)) == (ssize_t)len ? 0 : -1;
+}
+
+ssize_t integ_udp_recv_within(int fd, uint8_t *buf, size_t cap, int ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, ms) != 1)
+        return -1;
+    return recv(fd, buf, cap, MSG_DONTWAIT);
+}
+
+size_t integ_stun_check_full(uint8_t *buf, size_t cap, const char *ufrag, const char *pwd,
+                             bool use_candidate)
+{
+    static const uint16_t attrs[] = {STUN_ATTRIBUTE_USERNAME, STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
+                                     STUN_ATTRIBUTE_PRIORITY, 0};
+    StunAgent agent;
+    StunMessage msg;
+    char user[128];
+    int n = snprintf(user, sizeof(user), "%s:abcd", ufrag);
+    stun_agent_init(&agent, attrs, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+    return stun_usage_ice_conncheck_create(&agent, &msg, buf, cap, (const uint8_t *)user, (size_t)n,
+                                           (const uint8_t *)pwd, strlen(pwd), use_candidate, true,
+                                           0x6e7f00ffu, 0x1122334455667788ull, NULL,
+                                           STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+}
+
+size_t integ_stun_check(uint8_t *buf, size_t cap, const char *ufrag, const char *pwd)
+{
+    return integ_stun_check_full(buf, cap, ufrag, pwd, false);
+}
+
+int integ_wait_state_event(struct ctl_client *c, struct integ_evlog *log, uint64_t tid, int want,
+                           int ms)
+{
+    for (unsigned k = 0; k < log->n; k++)
+        if (log->tid[k] == tid && log->state[k] == want)
+            return 0;
+    for (int waited = 0; waited < ms; waited += 50) {
+        Sfu__Envelope *ev = NULL;
+        if (ctl_client_next_event(c, &ev, 50) < 0 || !ev)
+            continue;
+        int found = 0;
+        if (ev->body_case == SFU__ENVELOPE__BODY_TRANSPORT_STATE) {
+            uint64_t id = ev->transport_state->transport_id;
+            int s = (int)ev->transport_state->state;
+            if (log->n < 64) {
+                log->tid[log->n] = id;
+                log->state[log->n] = s;
+                log->n++;
+            }
+            found = id == tid && s == want;
+        }
+        sfu__envelope__free_unpacked(ev, NULL);
+        if (found)
+            return 0;
+    }
+    return -ETIMEDOUT;
+}
+
+Sfu__Envelope *integ_get_stats(struct ctl_client *c, const char *room)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__GetStatsRequest req = SFU__GET_STATS_REQUEST__INIT;
+    req.room_id = (char *)room;
+    env.body_case = SFU__ENVELOPE__BODY_GET_STATS;
+    env.get_stats = &req;
+    Sfu__Envelope *r = integ_call(c, &env);
+    if (r && r->body_case != SFU__ENVELOPE__BODY_STATS) {
+        sfu__envelope__free_unpacked(r, NULL);
+        r = NULL;
+    }
+    return r;
 }

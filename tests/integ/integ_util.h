@@ -5,7 +5,9 @@
 #define INTEG_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "app/config.h"
 #include "ctl_client.h"
@@ -68,5 +70,37 @@ int integ_sfu_start_cfg(struct integ_sfu *s, unsigned workers,
 /* The SFU's TCP control port (cfg.control_tcp_port 0 binds an ephemeral one), or negative when
  * it listens on no TCP port. */
 int integ_sfu_control_tcp_port(struct integ_sfu *s);
+
+
+
+/* A plain UDP socket on 127.0.0.1 (an ephemeral port): a stranger, or a browser's new network.
+ * Returns the fd or -1. */
+int integ_udp_open(void);
+/* Sends buf to the SFU port of transport t. Returns 0 or -1. */
+int integ_udp_send_to(int fd, const struct integ_transport *t, const uint8_t *buf, size_t len);
+/* Waits up to ms for a datagram on fd. Returns its length, or -1 when none came. */
+ssize_t integ_udp_recv_within(int fd, uint8_t *buf, size_t cap, int ms);
+
+/* A Binding request as a controlling browser builds it (libnice's STUN library): USERNAME
+ * "ufrag:abcd", PRIORITY, ICE-CONTROLLING, USE-CANDIDATE when asked, MESSAGE-INTEGRITY keyed with
+ * pwd, FINGERPRINT. Returns its length, or 0. */
+size_t integ_stun_check_full(uint8_t *buf, size_t cap, const char *ufrag, const char *pwd,
+                             bool use_candidate);
+size_t integ_stun_check(uint8_t *buf, size_t cap, const char *ufrag, const char *pwd);
+
+/* TransportState events seen so far (the control client hands each over once). */
+struct integ_evlog {
+    uint64_t tid[64];
+    int state[64];
+    unsigned n;
+};
+
+/* Waits up to ms for a TransportState event of transport tid with state want, logging every
+ * one seen in log (so an earlier wait's events still count). Returns 0 or -ETIMEDOUT. */
+int integ_wait_state_event(struct ctl_client *c, struct integ_evlog *log, uint64_t tid, int want,
+                           int ms);
+
+/* GetStats for room: the response, or NULL. The caller frees it. */
+Sfu__Envelope *integ_get_stats(struct ctl_client *c, const char *room);
 
 #endif
