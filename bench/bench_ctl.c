@@ -1,5 +1,6 @@
-/* Control-protocol calls for the benchmarks: the few requests that set up a room with one
- * publisher and its subscribers on an SFU process, through proto/ctl_client. */
+/* Control-protocol calls that set up rooms, transports, simulated peers, producers and
+ * consumers on an SFU, through proto/ctl_client: shared by the benchmarks and the integration
+ * tests. */
 #include "bench_ctl.h"
 
 #include <errno.h>
@@ -40,6 +41,21 @@ static Sfu__Envelope *bench_ctl_expect(struct ctl_client *c, Sfu__Envelope *req,
     return resp;
 }
 
+/* 0 for an Ok answer, the error code for an Error answer, -EIO without an answer. */
+static int bench_ctl_ok_or_code(struct ctl_client *c, Sfu__Envelope *req)
+{
+    Sfu__Envelope *resp = NULL;
+    int rc = -EIO;
+    if (ctl_client_call(c, req, &resp, BENCH_CTL_TIMEOUT_MS) < 0)
+        return -EIO;
+    if (resp->body_case == SFU__ENVELOPE__BODY_OK)
+        rc = 0;
+    else if (resp->body_case == SFU__ENVELOPE__BODY_ERROR)
+        rc = (int)resp->error->code;
+    sfu__envelope__free_unpacked(resp, NULL);
+    return rc;
+}
+
 int bench_ctl_create_room(struct ctl_client *c, const char *room)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
@@ -47,11 +63,7 @@ int bench_ctl_create_room(struct ctl_client *c, const char *room)
     req.room_id = (char *)room;
     env.body_case = SFU__ENVELOPE__BODY_CREATE_ROOM;
     env.create_room = &req;
-    Sfu__Envelope *r = bench_ctl_expect(c, &env, SFU__ENVELOPE__BODY_OK, "create room");
-    if (!r)
-        return -EIO;
-    sfu__envelope__free_unpacked(r, NULL);
-    return 0;
+    return bench_ctl_ok_or_code(c, &env);
 }
 
 /* Closes the room before the SFU is stopped, so that its shutdown has no room left to keep for a
@@ -68,19 +80,10 @@ void bench_ctl_close_room(struct ctl_client *c, const char *room)
         sfu__envelope__free_unpacked(r, NULL);
 }
 
-/* Creates a transport, a peer for it with cbs/arg, connects both and waits for the peer to be
- * CONNECTED. Returns 0 with *out_peer (the caller frees it) and *out_tid, or negative. */
-int bench_ctl_join(struct ctl_client *c, const char *room, const struct peer_cbs *cbs, void *arg,
-                   struct peer **out_peer, uint64_t *out_tid)
+int bench_ctl_create_transport(struct ctl_client *c, const char *room, struct bench_transport *t)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
     Sfu__CreateTransportRequest ct = SFU__CREATE_TRANSPORT_REQUEST__INIT;
-    struct peer_candidate cand = {0};
-    char ufrag[PEER_ICE_TEXT_LEN], pwd[PEER_ICE_TEXT_LEN], fp[PEER_FINGERPRINT_LEN];
-    struct peer *p = NULL;
-    uint64_t tid;
-    int rc;
-
     ct.room_id = (char *)room;
     env.body_case = SFU__ENVELOPE__BODY_CREATE_TRANSPORT;
     env.create_transport = &ct;
@@ -88,49 +91,66 @@ int bench_ctl_join(struct ctl_client *c, const char *room, const struct peer_cbs
         bench_ctl_expect(c, &env, SFU__ENVELOPE__BODY_TRANSPORT_CREATED, "create transport");
     if (!r)
         return -EIO;
-    Sfu__CreateTransportResponse *t = r->transport_created;
-    if (t->n_candidates == 0 || !t->fingerprint) {
+    Sfu__CreateTransportResponse *tr = r->transport_created;
+    if (tr->n_candidates == 0 || !tr->fingerprint) {
         sfu__envelope__free_unpacked(r, NULL);
         return -EPROTO;
     }
-    tid = t->transport_id;
-    snprintf(ufrag, sizeof(ufrag), "%s", t->ice_ufrag);
-    snprintf(pwd, sizeof(pwd), "%s", t->ice_pwd);
-    snprintf(fp, sizeof(fp), "%s", t->fingerprint->value);
-    snprintf(cand.ip, sizeof(cand.ip), "%s", t->candidates[0]->ip);
-    cand.port = (uint16_t)t->candidates[0]->port;
-    cand.priority = t->candidates[0]->priority;
-    snprintf(cand.foundation, sizeof(cand.foundation), "%s", t->candidates[0]->foundation);
+    memset(t, 0, sizeof(*t));
+    t->id = tr->transport_id;
+    snprintf(t->ufrag, sizeof(t->ufrag), "%s", tr->ice_ufrag);
+    snprintf(t->pwd, sizeof(t->pwd), "%s", tr->ice_pwd);
+    snprintf(t->fingerprint, sizeof(t->fingerprint), "%s", tr->fingerprint->value);
+    snprintf(t->cand.ip, sizeof(t->cand.ip), "%s", tr->candidates[0]->ip);
+    t->cand.port = (uint16_t)tr->candidates[0]->port;
+    t->cand.priority = tr->candidates[0]->priority;
+    snprintf(t->cand.foundation, sizeof(t->cand.foundation), "%s", tr->candidates[0]->foundation);
     sfu__envelope__free_unpacked(r, NULL);
+    return 0;
+}
 
+int bench_ctl_connect_transport(struct ctl_client *c, const char *room, uint64_t tid,
+                                const char *fingerprint)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__ConnectTransportRequest conn = SFU__CONNECT_TRANSPORT_REQUEST__INIT;
+    Sfu__DtlsFingerprint dfp = SFU__DTLS_FINGERPRINT__INIT;
+    dfp.algorithm = "sha-256";
+    dfp.value = (char *)fingerprint;
+    conn.room_id = (char *)room;
+    conn.transport_id = tid;
+    conn.fingerprint = &dfp;
+    env.body_case = SFU__ENVELOPE__BODY_CONNECT_TRANSPORT;
+    env.connect_transport = &conn;
+    return bench_ctl_ok_or_code(c, &env);
+}
+
+int bench_ctl_join(struct ctl_client *c, const char *room, const struct peer_cbs *cbs, void *arg,
+                   struct peer **out_peer, uint64_t *out_tid)
+{
+    struct bench_transport t;
+    struct peer *p = NULL;
+    int rc;
+
+    if ((rc = bench_ctl_create_transport(c, room, &t)) < 0)
+        return rc;
     if ((rc = peer_new(&p, NULL, cbs, arg)) < 0) {
         fprintf(stderr, "bench: peer_new: %s\n", strerror(-rc));
         return rc;
     }
-    Sfu__Envelope env2 = SFU__ENVELOPE__INIT;
-    Sfu__ConnectTransportRequest conn = SFU__CONNECT_TRANSPORT_REQUEST__INIT;
-    Sfu__DtlsFingerprint dfp = SFU__DTLS_FINGERPRINT__INIT;
-    dfp.algorithm = "sha-256";
-    dfp.value = (char *)peer_fingerprint(p);
-    conn.room_id = (char *)room;
-    conn.transport_id = tid;
-    conn.fingerprint = &dfp;
-    env2.body_case = SFU__ENVELOPE__BODY_CONNECT_TRANSPORT;
-    env2.connect_transport = &conn;
-    r = bench_ctl_expect(c, &env2, SFU__ENVELOPE__BODY_OK, "connect transport");
-    if (!r) {
+    if ((rc = bench_ctl_connect_transport(c, room, t.id, peer_fingerprint(p))) != 0) {
+        fprintf(stderr, "bench: connect transport: %d\n", rc);
         peer_free(p);
         return -EIO;
     }
-    sfu__envelope__free_unpacked(r, NULL);
-    if ((rc = peer_set_remote(p, ufrag, pwd, &cand, 1, fp)) < 0 ||
+    if ((rc = peer_set_remote(p, t.ufrag, t.pwd, &t.cand, 1, t.fingerprint)) < 0 ||
         (rc = peer_wait_state(p, PEER_STATE_CONNECTED, 10000)) < 0) {
         fprintf(stderr, "bench: peer did not connect: %s\n", strerror(-rc));
         peer_free(p);
         return rc;
     }
     *out_peer = p;
-    *out_tid = tid;
+    *out_tid = t.id;
     return 0;
 }
 
@@ -186,9 +206,8 @@ uint64_t bench_ctl_produce(struct ctl_client *c, const char *room, uint64_t tid,
     return id;
 }
 
-/* The subscriber's side: VP8 as pt 100 (RTX 101), MID id 4, transport-cc id 5. Returns 0 or
- * negative. */
-int bench_ctl_consume(struct ctl_client *c, const char *room, uint64_t tid, uint64_t producer)
+Sfu__Envelope *bench_ctl_consume_vp8(struct ctl_client *c, const char *room, uint64_t tid,
+                                     uint64_t producer, const char *mid_value)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
     Sfu__ConsumeRequest req = SFU__CONSUME_REQUEST__INIT;
@@ -207,18 +226,29 @@ int bench_ctl_consume(struct ctl_client *c, const char *room, uint64_t tid, uint
     req.room_id = (char *)room;
     req.transport_id = tid;
     req.producer_id = producer;
-    req.mid = "0";
+    req.mid = (char *)mid_value;
     req.n_codecs = 1;
     req.codecs = codecs;
     req.n_header_extensions = 2;
     req.header_extensions = exts;
     env.body_case = SFU__ENVELOPE__BODY_CONSUME;
     env.consume = &req;
-    Sfu__Envelope *r = bench_ctl_expect(c, &env, SFU__ENVELOPE__BODY_CONSUMED, "consume");
-    if (!r)
-        return -EIO;
-    sfu__envelope__free_unpacked(r, NULL);
-    return 0;
+    Sfu__Envelope *resp = NULL;
+    if (ctl_client_call(c, &env, &resp, BENCH_CTL_TIMEOUT_MS) < 0)
+        return NULL;
+    return resp;
+}
+
+int bench_ctl_consume(struct ctl_client *c, const char *room, uint64_t tid, uint64_t producer)
+{
+    Sfu__Envelope *r = bench_ctl_consume_vp8(c, room, tid, producer, "0");
+    int rc = r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED ? 0 : -EIO;
+    if (r && r->body_case == SFU__ENVELOPE__BODY_ERROR)
+        fprintf(stderr, "bench: consume: error %d %s\n", (int)r->error->code,
+                r->error->reason ? r->error->reason : "");
+    if (r)
+        sfu__envelope__free_unpacked(r, NULL);
+    return rc;
 }
 
 /* Sums the consumers' forwarded and dropped counters of room. Returns 0 or -EIO. */

@@ -201,12 +201,12 @@ static void *stream_main(void *arg)
 
 /* As integ_join, keeping the transport's credentials and candidate. */
 static int join_keep(struct ctl_client *c, const struct peer_cbs *cbs, void *arg, struct peer **out,
-                     struct integ_transport *t)
+                     struct bench_transport *t)
 {
     struct peer *p;
-    if (integ_create_transport(c, ROOM, t) < 0 || peer_new(&p, NULL, cbs, arg) < 0)
+    if (bench_ctl_create_transport(c, ROOM, t) < 0 || peer_new(&p, NULL, cbs, arg) < 0)
         return -1;
-    if (integ_connect_transport(c, ROOM, t->id, peer_fingerprint(p)) != 0 ||
+    if (bench_ctl_connect_transport(c, ROOM, t->id, peer_fingerprint(p)) != 0 ||
         peer_set_remote(p, t->ufrag, t->pwd, &t->cand, 1, t->fingerprint) < 0 ||
         peer_wait_state(p, PEER_STATE_CONNECTED, 10000) < 0) {
         peer_free(p);
@@ -252,7 +252,7 @@ static int test_bad_input_during_call(void)
     struct integ_sfu sfu;
     struct ctl_client *ctl;
     struct peer *pub, *subp;
-    struct integ_transport pub_t, sub_t;
+    struct bench_transport pub_t, sub_t;
     static struct sub sub;
     static struct stream st;
     struct peer_cbs none = {0}, subcbs = {.on_rtp = on_sub_rtp};
@@ -268,12 +268,12 @@ static int test_bad_input_during_call(void)
     memset(&st, 0, sizeof(st));
     CHECK_EQ(integ_sfu_start(&sfu, 1), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
-    CHECK_EQ(integ_create_room(ctl, ROOM), 0);
+    CHECK_EQ(bench_ctl_create_room(ctl, ROOM), 0);
     CHECK_EQ(join_keep(ctl, &none, NULL, &pub, &pub_t), 0);
-    uint64_t prod = integ_produce_vp8(ctl, ROOM, pub_t.id, PUB_SSRC, 0x0badf00eu);
+    uint64_t prod = bench_ctl_produce(ctl, ROOM, pub_t.id, PUB_SSRC, 0x0badf00eu);
     CHECK(prod != 0);
     CHECK_EQ(join_keep(ctl, &subcbs, &sub, &subp, &sub_t), 0);
-    Sfu__Envelope *r = integ_consume(ctl, ROOM, sub_t.id, prod, "0");
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, ROOM, sub_t.id, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
     sfu__envelope__free_unpacked(r, NULL);
 
@@ -373,13 +373,13 @@ static int test_bad_input_during_call(void)
 
     /* A wrong fingerprint signalled before the handshake: the SFU must refuse the peer (it never
      * gets SRTP keys, never reaches CONNECTED) and report FAILED for that transport. */
-    struct integ_transport t3;
+    struct bench_transport t3;
     struct peer *p3;
     atomic_bool p3_connected = false;
     struct peer_cbs cb3 = {.on_state = on_state_note};
-    CHECK_EQ(integ_create_transport(ctl, ROOM, &t3), 0);
+    CHECK_EQ(bench_ctl_create_transport(ctl, ROOM, &t3), 0);
     CHECK_EQ(peer_new(&p3, NULL, &cb3, &p3_connected), 0);
-    CHECK_EQ(integ_connect_transport(ctl, ROOM, t3.id, peer_fingerprint(pub)), 0);
+    CHECK_EQ(bench_ctl_connect_transport(ctl, ROOM, t3.id, peer_fingerprint(pub)), 0);
     CHECK_EQ(peer_set_remote(p3, t3.ufrag, t3.pwd, &t3.cand, 1, t3.fingerprint), 0);
     CHECK_EQ(integ_wait_state_event(ctl, &evs, t3.id, SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED,
                                     10000),
@@ -391,13 +391,13 @@ static int test_bad_input_during_call(void)
 
     /* The right fingerprint arriving after the ClientHello: the transport connects and can
      * receive the call. */
-    struct integ_transport t4;
+    struct bench_transport t4;
     struct peer *p4;
     static _Atomic uint64_t p4_rtp;
     struct peer_cbs cb4 = {.on_rtp = on_count_rtp};
     struct peer_stats ps;
     atomic_store(&p4_rtp, 0);
-    CHECK_EQ(integ_create_transport(ctl, ROOM, &t4), 0);
+    CHECK_EQ(bench_ctl_create_transport(ctl, ROOM, &t4), 0);
     CHECK_EQ(peer_new(&p4, NULL, &cb4, (void *)&p4_rtp), 0);
     CHECK_EQ(peer_set_remote(p4, t4.ufrag, t4.pwd, &t4.cand, 1, t4.fingerprint), 0);
     /* The SFU has answered the ClientHello once the peer has DTLS from it. */
@@ -408,12 +408,12 @@ static int test_bad_input_during_call(void)
         integ_sleep_ms(10);
     }
     CHECK(ps.rx_dtls_packets > 0);
-    CHECK_EQ(integ_connect_transport(ctl, ROOM, t4.id, peer_fingerprint(p4)), 0);
+    CHECK_EQ(bench_ctl_connect_transport(ctl, ROOM, t4.id, peer_fingerprint(p4)), 0);
     CHECK_EQ(integ_wait_state_event(ctl, &evs, t4.id,
                                     SFU__TRANSPORT_STATE__TRANSPORT_STATE_CONNECTED, 10000),
              0);
     CHECK_EQ(peer_wait_state(p4, PEER_STATE_CONNECTED, 5000), 0);
-    r = integ_consume(ctl, ROOM, t4.id, prod, "0");
+    r = bench_ctl_consume_vp8(ctl, ROOM, t4.id, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
     sfu__envelope__free_unpacked(r, NULL);
     for (int w = 0; w < 5000 && atomic_load(&p4_rtp) < 50; w += 10)
@@ -421,13 +421,13 @@ static int test_bad_input_during_call(void)
     CHECK(atomic_load(&p4_rtp) >= 50);
 
     /* A wrong fingerprint arriving after the handshake finished: FAILED. */
-    struct integ_transport t5;
+    struct bench_transport t5;
     struct peer *p5;
-    CHECK_EQ(integ_create_transport(ctl, ROOM, &t5), 0);
+    CHECK_EQ(bench_ctl_create_transport(ctl, ROOM, &t5), 0);
     CHECK_EQ(peer_new(&p5, NULL, NULL, NULL), 0);
     CHECK_EQ(peer_set_remote(p5, t5.ufrag, t5.pwd, &t5.cand, 1, t5.fingerprint), 0);
     CHECK_EQ(peer_wait_state(p5, PEER_STATE_CONNECTED, 10000), 0);
-    CHECK_EQ(integ_connect_transport(ctl, ROOM, t5.id, peer_fingerprint(p4)), 0);
+    CHECK_EQ(bench_ctl_connect_transport(ctl, ROOM, t5.id, peer_fingerprint(p4)), 0);
     CHECK_EQ(integ_wait_state_event(ctl, &evs, t5.id, SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED,
                                     10000),
              0);

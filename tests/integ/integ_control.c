@@ -211,13 +211,13 @@ static int call_start(struct call *c, struct ctl_client *ctl, const char *room)
 {
     struct peer_cbs none = {0}, subcbs = {.on_rtp = on_sub_rtp};
     memset(c, 0, sizeof(*c));
-    if (integ_create_room(ctl, room) != 0 ||
-        integ_join(ctl, room, &none, NULL, &c->pub, &c->pub_t) < 0)
+    if (bench_ctl_create_room(ctl, room) != 0 ||
+        bench_ctl_join(ctl, room, &none, NULL, &c->pub, &c->pub_t) < 0)
         return -1;
-    c->prod = integ_produce_vp8(ctl, room, c->pub_t, PUB_SSRC, PUB_SSRC + 1);
-    if (!c->prod || integ_join(ctl, room, &subcbs, c, &c->sub, &c->sub_t) < 0)
+    c->prod = bench_ctl_produce(ctl, room, c->pub_t, PUB_SSRC, PUB_SSRC + 1);
+    if (!c->prod || bench_ctl_join(ctl, room, &subcbs, c, &c->sub, &c->sub_t) < 0)
         return -1;
-    Sfu__Envelope *r = integ_consume(ctl, room, c->sub_t, c->prod, "0");
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, room, c->sub_t, c->prod, "0");
     int ok = r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED;
     if (r)
         sfu__envelope__free_unpacked(r, NULL);
@@ -264,7 +264,7 @@ static int test_bad_requests(void)
         left -= n;
     }
     CHECK_EQ(expect_error(c, 0, E_TOO_LARGE), 0);
-    CHECK_EQ(integ_create_room(c, "ctl-room"), 0);
+    CHECK_EQ(bench_ctl_create_room(c, "ctl-room"), 0);
 
     /* Bytes that do not decode as an Envelope (an unterminated varint): BAD_MESSAGE. */
     static const uint8_t garbage[] = {0x08, 0xff};
@@ -292,8 +292,8 @@ static int test_bad_requests(void)
         CHECK_EQ(expect_error(c, 0, E_UNKNOWN_REQUEST), 0);
     }
     /* Still serving. */
-    struct integ_transport t;
-    CHECK_EQ(integ_create_transport(c, "ctl-room", &t), 0);
+    struct bench_transport t;
+    CHECK_EQ(bench_ctl_create_transport(c, "ctl-room", &t), 0);
 
     /* Ids that do not exist: NOT_FOUND, with a reason naming what is missing. */
     {
@@ -326,12 +326,12 @@ static int test_bad_requests(void)
         CHECK_EQ(call_error(c, &env, E_NOT_FOUND, "4242"), 0);
     }
     {
-        Sfu__Envelope *r = integ_consume(c, "ctl-room", 0x4343, 0x4444, "0");
+        Sfu__Envelope *r = bench_ctl_consume_vp8(c, "ctl-room", 0x4343, 0x4444, "0");
         CHECK(r && r->body_case == SFU__ENVELOPE__BODY_ERROR);
         CHECK_EQ(r->error->code, E_NOT_FOUND);
         CHECK(strstr(r->error->reason, "4343") != NULL);
         sfu__envelope__free_unpacked(r, NULL);
-        r = integ_consume(c, "ctl-room", t.id, 0x4444, "0");
+        r = bench_ctl_consume_vp8(c, "ctl-room", t.id, 0x4444, "0");
         CHECK(r && r->body_case == SFU__ENVELOPE__BODY_ERROR);
         CHECK_EQ(r->error->code, E_NOT_FOUND);
         CHECK(strstr(r->error->reason, "4444") != NULL);
@@ -448,14 +448,14 @@ static int test_drop_and_claim(void)
     CHECK(ri != NULL && ri->claimed);
     sfu__envelope__free_unpacked(rooms, NULL);
     CHECK_EQ(stats_code(c2, "drop-room"), 0);
-    struct integ_transport t;
-    CHECK_EQ(integ_create_transport(c2, "drop-room", &t), 0);
+    struct bench_transport t;
+    CHECK_EQ(bench_ctl_create_transport(c2, "drop-room", &t), 0);
 
     /* Another live connection may neither claim nor use it. */
     CHECK_EQ(claim_code(c3, "drop-room"), E_NOT_OWNER);
     CHECK_EQ(stats_code(c3, "drop-room"), E_NOT_OWNER);
     {
-        Sfu__Envelope *r = integ_consume(c3, "drop-room", call.sub_t, call.prod, "1");
+        Sfu__Envelope *r = bench_ctl_consume_vp8(c3, "drop-room", call.sub_t, call.prod, "1");
         CHECK(r && r->body_case == SFU__ENVELOPE__BODY_ERROR);
         CHECK_EQ(r->error->code, E_NOT_OWNER);
         sfu__envelope__free_unpacked(r, NULL);
@@ -590,9 +590,9 @@ static int test_tcp_secret(void)
     CHECK_EQ(ctl_client_connect_tcp(&good, "127.0.0.1", (uint16_t)port, (const uint8_t *)secret,
                                     strlen(secret)),
              0);
-    CHECK_EQ(integ_create_room(good, "tcp-room"), 0);
-    struct integ_transport t;
-    CHECK_EQ(integ_create_transport(good, "tcp-room", &t), 0);
+    CHECK_EQ(bench_ctl_create_room(good, "tcp-room"), 0);
+    struct bench_transport t;
+    CHECK_EQ(bench_ctl_create_transport(good, "tcp-room", &t), 0);
     CHECK(t.cand.port > 0);
 
     /* A wrong secret: the server hangs up; nothing it sent was acted on. */

@@ -79,15 +79,15 @@ static int test_forward_wrap(void)
 
     CHECK_EQ(integ_sfu_start(&sfu, 2), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
-    CHECK_EQ(integ_create_room(ctl, "room-a"), 0);
-    CHECK_EQ(integ_join(ctl, "room-a", &none, NULL, &pub, &pub_t), 0);
-    uint64_t prod = integ_produce_vp8(ctl, "room-a", pub_t, pub_ssrc, 0x55667788);
+    CHECK_EQ(bench_ctl_create_room(ctl, "room-a"), 0);
+    CHECK_EQ(bench_ctl_join(ctl, "room-a", &none, NULL, &pub, &pub_t), 0);
+    uint64_t prod = bench_ctl_produce(ctl, "room-a", pub_t, pub_ssrc, 0x55667788);
     CHECK(prod != 0);
     for (int k = 0; k < 2; k++) {
         struct peer_cbs cbs = {.on_rtp = on_sub_rtp};
         memset(&subs[k], 0, sizeof(subs[k]));
-        CHECK_EQ(integ_join(ctl, "room-a", &cbs, &subs[k], &subp[k], &sub_t[k]), 0);
-        Sfu__Envelope *r = integ_consume(ctl, "room-a", sub_t[k], prod, "0");
+        CHECK_EQ(bench_ctl_join(ctl, "room-a", &cbs, &subs[k], &subp[k], &sub_t[k]), 0);
+        Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, "room-a", sub_t[k], prod, "0");
         CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
         subs[k].want_ssrc = r->consumed->rtp->encodings[0]->ssrc;
         CHECK(subs[k].want_ssrc != pub_ssrc);
@@ -165,10 +165,10 @@ static int test_forward_wrap(void)
     }
 
     /* Isolation at the control level: room B cannot consume room A's producer. */
-    CHECK_EQ(integ_create_room(ctl, "room-b"), 0);
-    struct integ_transport tb;
-    CHECK_EQ(integ_create_transport(ctl, "room-b", &tb), 0);
-    Sfu__Envelope *r = integ_consume(ctl, "room-b", tb.id, prod, "0");
+    CHECK_EQ(bench_ctl_create_room(ctl, "room-b"), 0);
+    struct bench_transport tb;
+    CHECK_EQ(bench_ctl_create_transport(ctl, "room-b", &tb), 0);
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, "room-b", tb.id, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_ERROR);
     CHECK_EQ(r->error->code, SFU__ERROR_CODE__ERROR_CODE_NOT_FOUND);
     sfu__envelope__free_unpacked(r, NULL);

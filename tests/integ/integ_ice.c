@@ -66,12 +66,12 @@ static int test_consent_expiry_and_regain(void)
     atomic_store(&sub_received, 0);
     CHECK_EQ(integ_sfu_start_cfg(&sfu, 1, short_consent, NULL), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
-    CHECK_EQ(integ_create_room(ctl, ROOM), 0);
-    CHECK_EQ(integ_join(ctl, ROOM, &none, NULL, &pub, &pub_t), 0);
-    uint64_t prod = integ_produce_vp8(ctl, ROOM, pub_t, PUB_SSRC, 0);
+    CHECK_EQ(bench_ctl_create_room(ctl, ROOM), 0);
+    CHECK_EQ(bench_ctl_join(ctl, ROOM, &none, NULL, &pub, &pub_t), 0);
+    uint64_t prod = bench_ctl_produce(ctl, ROOM, pub_t, PUB_SSRC, 0);
     CHECK(prod != 0);
-    CHECK_EQ(integ_join(ctl, ROOM, &subcbs, NULL, &sub, &sub_t), 0);
-    Sfu__Envelope *r = integ_consume(ctl, ROOM, sub_t, prod, "0");
+    CHECK_EQ(bench_ctl_join(ctl, ROOM, &subcbs, NULL, &sub, &sub_t), 0);
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, ROOM, sub_t, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
     sfu__envelope__free_unpacked(r, NULL);
     CHECK_EQ(integ_wait_state_event(ctl, &log, pub_t,
@@ -155,7 +155,7 @@ static int test_restart_and_network_change(void)
     struct ctl_client *ctl;
     struct peer *pub, *sub;
     uint64_t pub_t;
-    struct integ_transport st;
+    struct bench_transport st;
     struct peer_cbs none = {0}, subcbs = {.on_rtp = on_sub_rtp};
     struct peer_cfg cfg;
     uint32_t next = 0;
@@ -164,18 +164,18 @@ static int test_restart_and_network_change(void)
     atomic_store(&sub_received, 0);
     CHECK_EQ(integ_sfu_start(&sfu, 1), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
-    CHECK_EQ(integ_create_room(ctl, ROOM), 0);
-    CHECK_EQ(integ_join(ctl, ROOM, &none, NULL, &pub, &pub_t), 0);
-    uint64_t prod = integ_produce_vp8(ctl, ROOM, pub_t, PUB_SSRC, 0);
+    CHECK_EQ(bench_ctl_create_room(ctl, ROOM), 0);
+    CHECK_EQ(bench_ctl_join(ctl, ROOM, &none, NULL, &pub, &pub_t), 0);
+    uint64_t prod = bench_ctl_produce(ctl, ROOM, pub_t, PUB_SSRC, 0);
     CHECK(prod != 0);
     /* The subscriber joined by hand, so the test knows its transport's credentials. */
-    CHECK_EQ(integ_create_transport(ctl, ROOM, &st), 0);
+    CHECK_EQ(bench_ctl_create_transport(ctl, ROOM, &st), 0);
     peer_cfg_init(&cfg);
     CHECK_EQ(peer_new(&sub, &cfg, &subcbs, NULL), 0);
-    CHECK_EQ(integ_connect_transport(ctl, ROOM, st.id, peer_fingerprint(sub)), 0);
+    CHECK_EQ(bench_ctl_connect_transport(ctl, ROOM, st.id, peer_fingerprint(sub)), 0);
     CHECK_EQ(peer_set_remote(sub, st.ufrag, st.pwd, &st.cand, 1, st.fingerprint), 0);
     CHECK_EQ(peer_wait_state(sub, PEER_STATE_CONNECTED, 10000), 0);
-    Sfu__Envelope *r = integ_consume(ctl, ROOM, st.id, prod, "0");
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, ROOM, st.id, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
     sfu__envelope__free_unpacked(r, NULL);
     CHECK_EQ(send_stream(pub, &next, 30), 0);

@@ -172,7 +172,7 @@ static int produce_code(struct ctl_client *ctl, const char *room, uint64_t trans
 static int consume_code(struct ctl_client *ctl, const char *room, uint64_t transport_id,
                         uint64_t producer_id)
 {
-    Sfu__Envelope *r = integ_consume(ctl, room, transport_id, producer_id, "7");
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, room, transport_id, producer_id, "7");
     int rc = -1;
     if (r)
         rc = r->body_case == SFU__ENVELOPE__BODY_ERROR ? (int)r->error->code : 0;
@@ -310,17 +310,17 @@ static int test_rooms_isolated(void)
         r->rx.room = k;
         atomic_store(&r->rx.last_index, -1);
         r->prx.ssrc = r->pub_ssrc;
-        CHECK_EQ(integ_create_room(ctl, r->id), 0);
+        CHECK_EQ(bench_ctl_create_room(ctl, r->id), 0);
     }
     for (int k = 0; k < N_ROOMS; k++) {
         struct room_side *r = &rs[k];
         struct peer_cbs pub_cbs = {.on_rtcp = on_pub_rtcp};
         struct peer_cbs sub_cbs = {.on_rtp = on_sub_rtp};
-        CHECK_EQ(integ_join(ctl, r->id, &pub_cbs, &r->prx, &r->pub, &r->pub_t), 0);
-        r->prod = integ_produce_vp8(ctl, r->id, r->pub_t, r->pub_ssrc, r->pub_ssrc + 1);
+        CHECK_EQ(bench_ctl_join(ctl, r->id, &pub_cbs, &r->prx, &r->pub, &r->pub_t), 0);
+        r->prod = bench_ctl_produce(ctl, r->id, r->pub_t, r->pub_ssrc, r->pub_ssrc + 1);
         CHECK(r->prod != 0);
-        CHECK_EQ(integ_join(ctl, r->id, &sub_cbs, &r->rx, &r->sub, &r->sub_t), 0);
-        Sfu__Envelope *c = integ_consume(ctl, r->id, r->sub_t, r->prod, "0");
+        CHECK_EQ(bench_ctl_join(ctl, r->id, &sub_cbs, &r->rx, &r->sub, &r->sub_t), 0);
+        Sfu__Envelope *c = bench_ctl_consume_vp8(ctl, r->id, r->sub_t, r->prod, "0");
         CHECK(c && c->body_case == SFU__ENVELOPE__BODY_CONSUMED);
         r->cons = c->consumed->consumer_id;
         r->cons_ssrc = c->consumed->rtp->encodings[0]->ssrc;

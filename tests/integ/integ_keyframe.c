@@ -228,13 +228,13 @@ static int test_pli_storm_throttled(void)
     memset(&prx, 0, sizeof(prx));
     CHECK_EQ(integ_sfu_start_cfg(&sfu, 1, set_throttle, &throttle), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
-    CHECK_EQ(integ_create_room(ctl, "kf"), 0);
-    CHECK_EQ(integ_join(ctl, "kf", &pub_cbs, &prx, &pub, &pub_t), 0);
-    uint64_t prod = integ_produce_vp8(ctl, "kf", pub_t, PUB_SSRC, PUB_RTX_SSRC);
+    CHECK_EQ(bench_ctl_create_room(ctl, "kf"), 0);
+    CHECK_EQ(bench_ctl_join(ctl, "kf", &pub_cbs, &prx, &pub, &pub_t), 0);
+    uint64_t prod = bench_ctl_produce(ctl, "kf", pub_t, PUB_SSRC, PUB_RTX_SSRC);
     CHECK(prod != 0);
     for (int k = 0; k < N_SUBS; k++) {
-        CHECK_EQ(integ_join(ctl, "kf", &none, NULL, &subs[k], &sub_t[k]), 0);
-        Sfu__Envelope *r = integ_consume(ctl, "kf", sub_t[k], prod, "0");
+        CHECK_EQ(bench_ctl_join(ctl, "kf", &none, NULL, &subs[k], &sub_t[k]), 0);
+        Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, "kf", sub_t[k], prod, "0");
         CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
         cons_ssrc[k] = r->consumed->rtp->encodings[0]->ssrc;
         sfu__envelope__free_unpacked(r, NULL);
@@ -364,16 +364,16 @@ static int test_late_joiner_starts_on_keyframe(void)
     memset(&log, 0, sizeof(log));
     CHECK_EQ(integ_sfu_start(&sfu, 1), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
-    CHECK_EQ(integ_create_room(ctl, "late"), 0);
-    CHECK_EQ(integ_join(ctl, "late", &pub_cbs, &prx, &pub, &pub_t), 0);
-    uint64_t prod = integ_produce_vp8(ctl, "late", pub_t, PUB_SSRC, PUB_RTX_SSRC);
+    CHECK_EQ(bench_ctl_create_room(ctl, "late"), 0);
+    CHECK_EQ(bench_ctl_join(ctl, "late", &pub_cbs, &prx, &pub, &pub_t), 0);
+    uint64_t prod = bench_ctl_produce(ctl, "late", pub_t, PUB_SSRC, PUB_RTX_SSRC);
     CHECK(prod != 0);
-    CHECK_EQ(integ_join(ctl, "late", &sub_cbs, &log, &sub, &sub_t), 0);
+    CHECK_EQ(bench_ctl_join(ctl, "late", &sub_cbs, &log, &sub, &sub_t), 0);
 
     CHECK_EQ(send_frames(pub, 0, LATE_CONSUME_FRAME), 0);
     CHECK_EQ(atomic_load(&prx.requests), 0); /* no consumer yet: nobody asked */
     uint64_t tc = clock_mono_us();
-    Sfu__Envelope *r = integ_consume(ctl, "late", sub_t, prod, "0");
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, "late", sub_t, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
     uint32_t ssrc = r->consumed->rtp->encodings[0]->ssrc;
     sfu__envelope__free_unpacked(r, NULL);
@@ -464,12 +464,12 @@ static int test_nack_answered_over_rtx(void)
     memset(&log, 0, sizeof(log));
     CHECK_EQ(integ_sfu_start(&sfu, 1), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
-    CHECK_EQ(integ_create_room(ctl, "nack"), 0);
-    CHECK_EQ(integ_join(ctl, "nack", &none, NULL, &pub, &pub_t), 0);
-    uint64_t prod = integ_produce_vp8(ctl, "nack", pub_t, PUB_SSRC, PUB_RTX_SSRC);
+    CHECK_EQ(bench_ctl_create_room(ctl, "nack"), 0);
+    CHECK_EQ(bench_ctl_join(ctl, "nack", &none, NULL, &pub, &pub_t), 0);
+    uint64_t prod = bench_ctl_produce(ctl, "nack", pub_t, PUB_SSRC, PUB_RTX_SSRC);
     CHECK(prod != 0);
-    CHECK_EQ(integ_join(ctl, "nack", &sub_cbs, &log, &sub, &sub_t), 0);
-    Sfu__Envelope *r = integ_consume(ctl, "nack", sub_t, prod, "0");
+    CHECK_EQ(bench_ctl_join(ctl, "nack", &sub_cbs, &log, &sub, &sub_t), 0);
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, "nack", sub_t, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
     uint64_t cons = r->consumed->consumer_id;
     uint32_t ssrc = r->consumed->rtp->encodings[0]->ssrc;

@@ -320,16 +320,16 @@ static void relay_stop(struct relay *r)
 static int join_subscriber(struct ctl_client *ctl, struct sub *s, struct relay *relay,
                            struct peer **out, uint64_t *tid)
 {
-    struct integ_transport t;
+    struct bench_transport t;
     struct peer_cfg cfg;
     struct peer_cbs cbs = {.on_rtp = on_sub_rtp};
     struct peer *p;
 
-    CHECK_EQ(integ_create_transport(ctl, "room-loss", &t), 0);
+    CHECK_EQ(bench_ctl_create_transport(ctl, "room-loss", &t), 0);
     peer_cfg_init(&cfg);
     cfg.nack = true;
     CHECK_EQ(peer_new(&p, &cfg, &cbs, s), 0);
-    if (integ_connect_transport(ctl, "room-loss", t.id, peer_fingerprint(p)) != 0) {
+    if (bench_ctl_connect_transport(ctl, "room-loss", t.id, peer_fingerprint(p)) != 0) {
         peer_free(p);
         return -1;
     }
@@ -388,12 +388,12 @@ static int test_loss_nack_rtx(void)
 
     CHECK_EQ(integ_sfu_start(&sfu, 1), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
-    CHECK_EQ(integ_create_room(ctl, "room-loss"), 0);
-    CHECK_EQ(integ_join(ctl, "room-loss", &none, NULL, &pub, &pub_t), 0);
-    uint64_t prod = integ_produce_vp8(ctl, "room-loss", pub_t, PUB_SSRC, PUB_RTX);
+    CHECK_EQ(bench_ctl_create_room(ctl, "room-loss"), 0);
+    CHECK_EQ(bench_ctl_join(ctl, "room-loss", &none, NULL, &pub, &pub_t), 0);
+    uint64_t prod = bench_ctl_produce(ctl, "room-loss", pub_t, PUB_SSRC, PUB_RTX);
     CHECK(prod != 0);
     CHECK_EQ(join_subscriber(ctl, &sub, use_relay ? &relay : NULL, &subp, &sub_t), 0);
-    Sfu__Envelope *r = integ_consume(ctl, "room-loss", sub_t, prod, "0");
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, "room-loss", sub_t, prod, "0");
     CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
     const Sfu__RtpParameters *rp = r->consumed->rtp;
     CHECK_EQ(rp->codecs[0]->payload_type, 100);

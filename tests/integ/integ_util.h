@@ -1,6 +1,7 @@
 /* Integration test scaffolding: a real SFU (the sfu_core library, the same code as the
- * executable) on its own thread with real sockets, a control client, and simulated peers joined
- * to it through the control protocol, as signalling will do. */
+ * executable) on its own thread with real sockets, a control client, raw UDP and STUN for tests
+ * of bad input. Rooms, simulated peers, producers and consumers are set up with bench/bench_ctl.h,
+ * shared with the benchmarks. */
 #ifndef INTEG_UTIL_H
 #define INTEG_UTIL_H
 
@@ -10,6 +11,7 @@
 #include <sys/types.h>
 
 #include "app/config.h"
+#include "bench_ctl.h"
 #include "ctl_client.h"
 #include "peer.h"
 #include "sfu.pb-c.h"
@@ -28,34 +30,6 @@ int integ_ctl_connect(struct integ_sfu *s, struct ctl_client **out);
 
 /* One request, its response; NULL on a transport error. The caller frees the response. */
 Sfu__Envelope *integ_call(struct ctl_client *c, Sfu__Envelope *req);
-/* 0 when the response is Ok, else the error code (or -1). */
-int integ_create_room(struct ctl_client *c, const char *room);
-
-struct integ_transport {
-    uint64_t id;
-    char ufrag[64];
-    char pwd[64];
-    char fingerprint[128];
-    struct peer_candidate cand;
-};
-
-int integ_create_transport(struct ctl_client *c, const char *room, struct integ_transport *t);
-int integ_connect_transport(struct ctl_client *c, const char *room, uint64_t transport_id,
-                            const char *fingerprint);
-
-/* Makes a transport in room, a peer with cbs/arg, and connects them (ICE, DTLS, SRTP) within
- * a few seconds. Returns 0 or negative; on success *peer is the caller's to free. */
-int integ_join(struct ctl_client *c, const char *room, const struct peer_cbs *cbs, void *arg,
-               struct peer **peer, uint64_t *transport_id);
-
-/* Video VP8 (pt 96, RTX 97) with the MID (id 1) and transport-wide sequence (id 3) extensions,
- * as Chrome offers. Returns the producer id or 0. */
-uint64_t integ_produce_vp8(struct ctl_client *c, const char *room, uint64_t transport_id,
-                           uint32_t ssrc, uint32_t rtx_ssrc);
-/* The subscriber negotiated VP8 as pt 100 (RTX 101), MID id 4 and transport-cc id 5.
- * Returns the response (the caller frees it) or NULL; *err_code gets the error code if any. */
-Sfu__Envelope *integ_consume(struct ctl_client *c, const char *room, uint64_t transport_id,
-                             uint64_t producer_id, const char *mid);
 
 /* Sleeps ms milliseconds. */
 void integ_sleep_ms(unsigned ms);
@@ -71,13 +45,11 @@ int integ_sfu_start_cfg(struct integ_sfu *s, unsigned workers,
  * it listens on no TCP port. */
 int integ_sfu_control_tcp_port(struct integ_sfu *s);
 
-
-
 /* A plain UDP socket on 127.0.0.1 (an ephemeral port): a stranger, or a browser's new network.
  * Returns the fd or -1. */
 int integ_udp_open(void);
 /* Sends buf to the SFU port of transport t. Returns 0 or -1. */
-int integ_udp_send_to(int fd, const struct integ_transport *t, const uint8_t *buf, size_t len);
+int integ_udp_send_to(int fd, const struct bench_transport *t, const uint8_t *buf, size_t len);
 /* Waits up to ms for a datagram on fd. Returns its length, or -1 when none came. */
 ssize_t integ_udp_recv_within(int fd, uint8_t *buf, size_t cap, int ms);
 

@@ -193,7 +193,7 @@ static int webrtc_set(GstElement *webrtc, bool local, GstWebRTCSessionDescriptio
 }
 
 /* Hands webrtcbin the SFU's host candidate (also in the SDP; adding it twice is harmless). */
-static void webrtc_add_candidate(GstElement *webrtc, const struct integ_transport *t)
+static void webrtc_add_candidate(GstElement *webrtc, const struct bench_transport *t)
 {
     char line[160];
     snprintf(line, sizeof(line), "candidate:%s 1 UDP %u %s %u typ host", t->cand.foundation,
@@ -616,7 +616,7 @@ static void ctx_free(struct ctx *x)
 
 static int run(struct ctx *x)
 {
-    struct integ_transport pub_t, sub_t;
+    struct bench_transport pub_t, sub_t;
     struct sdp_sfu_media pub_media[2], sub_media[2];
     uint64_t producer[2];
     char fp[128];
@@ -628,7 +628,7 @@ static int run(struct ctx *x)
     CHECK_EQ(integ_sfu_start(&x->sfu, 1), 0);
     x->sfu_up = true;
     CHECK_EQ(integ_ctl_connect(&x->sfu, &x->ctl), 0);
-    CHECK_EQ(integ_create_room(x->ctl, ROOM), 0);
+    CHECK_EQ(bench_ctl_create_room(x->ctl, ROOM), 0);
 
     /* Publisher: its offer -> transport, fingerprint, one producer per m-section -> answer. */
     CHECK_EQ(pub_start(pub), 0);
@@ -643,9 +643,9 @@ static int run(struct ctx *x)
     if (rc == 0)
         rc = sdp_sfu_fingerprint_get(offer->sdp, fp, sizeof(fp));
     if (rc == 0)
-        rc = integ_create_transport(x->ctl, ROOM, &pub_t);
+        rc = bench_ctl_create_transport(x->ctl, ROOM, &pub_t);
     if (rc == 0)
-        rc = integ_connect_transport(x->ctl, ROOM, pub_t.id, fp);
+        rc = bench_ctl_connect_transport(x->ctl, ROOM, pub_t.id, fp);
     for (int i = 0; i < 2 && rc == 0; i++) {
         producer[i] = produce(x->ctl, pub_t.id, &pub_media[i]);
         rc = producer[i] ? 0 : -EIO;
@@ -677,7 +677,7 @@ static int run(struct ctx *x)
     CHECK_EQ(sub_transceivers_add(x->sub_webrtc), 0);
     g_signal_connect(x->sub_webrtc, "pad-added", G_CALLBACK(on_pad_added), sinks);
     CHECK(gst_element_set_state(x->sub_pipe, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-    CHECK_EQ(integ_create_transport(x->ctl, ROOM, &sub_t), 0);
+    CHECK_EQ(bench_ctl_create_transport(x->ctl, ROOM, &sub_t), 0);
     CHECK_EQ(consume(x->ctl, sub_t.id, producer[0], "0", true, &sub_media[0]), 0);
     CHECK_EQ(consume(x->ctl, sub_t.id, producer[1], "1", false, &sub_media[1]), 0);
     CHECK(sub_media[0].ssrc != pub_media[0].ssrc && sub_media[0].rtx_ssrc != 0);
@@ -703,7 +703,7 @@ static int run(struct ctx *x)
         rc = webrtc_set(x->sub_webrtc, true, answer);
     gst_webrtc_session_description_free(answer);
     CHECK_EQ(rc, 0);
-    CHECK_EQ(integ_connect_transport(x->ctl, ROOM, sub_t.id, fp), 0);
+    CHECK_EQ(bench_ctl_connect_transport(x->ctl, ROOM, sub_t.id, fp), 0);
     webrtc_add_candidate(x->sub_webrtc, &sub_t);
     CHECK_EQ(webrtc_wait_connected(x->sub_webrtc, x->sub_pipe, "subscriber"), 0);
     CHECK_EQ(sfu_wait_connected(x->ctl, sub_t.id), 0);

@@ -364,7 +364,7 @@ static void session_init(GstSDPMessage *msg)
 
 /* One m-section for media m, on the SFU's transport t. */
 static void media_write(GstSDPMedia *md, const struct sdp_sfu_media *m,
-                        const struct integ_transport *t, const char *setup, const char *direction,
+                        const struct bench_transport *t, const char *setup, const char *direction,
                         bool with_ssrcs)
 {
     char fmt[12];
@@ -421,7 +421,7 @@ static void bundle_add(GstSDPMessage *msg, const char *mids)
 
 int sdp_sfu_answer_new(GstSDPMessage **out, const GstSDPMessage *offer,
                        const struct sdp_sfu_media *accepted, size_t n,
-                       const struct integ_transport *t)
+                       const struct bench_transport *t)
 {
     GstSDPMessage *msg;
     char mids[200] = "";
@@ -470,7 +470,7 @@ int sdp_sfu_answer_new(GstSDPMessage **out, const GstSDPMessage *offer,
 }
 
 int sdp_sfu_offer_new(GstSDPMessage **out, const struct sdp_sfu_media *media, size_t n,
-                      const struct integ_transport *t)
+                      const struct bench_transport *t)
 {
     GstSDPMessage *msg;
     char mids[200] = "";

@@ -89,7 +89,7 @@ int sdp_sfu_media_from_consumed(struct sdp_sfu_media *out, const Sfu__ConsumeRes
  * the caller's (gst_sdp_message_free). Errors: -EINVAL (offer without m-sections), -ENOMEM. */
 int sdp_sfu_answer_new(GstSDPMessage **out, const GstSDPMessage *offer,
                        const struct sdp_sfu_media *accepted, size_t n,
-                       const struct integ_transport *t);
+                       const struct bench_transport *t);
 
 /* The SFU's offer to a subscriber: one a=sendonly m-section per media (a=ssrc with cname and
  * a=ssrc-group:FID for RTX), BUNDLE, rtcp-mux, a=ice-lite, t's credentials, fingerprint and
@@ -97,6 +97,6 @@ int sdp_sfu_answer_new(GstSDPMessage **out, const GstSDPMessage *offer,
  * answer says active, which leaves the SFU the DTLS server it always is. On success *out is the
  * caller's. Errors: -EINVAL (n == 0), -ENOMEM. */
 int sdp_sfu_offer_new(GstSDPMessage **out, const struct sdp_sfu_media *media, size_t n,
-                      const struct integ_transport *t);
+                      const struct bench_transport *t);
 
 #endif
