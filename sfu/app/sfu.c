@@ -145,11 +145,16 @@ static void do_list_rooms(struct sfu *s, uint64_t conn, uint64_t id)
 
 static void finish_list_rooms(struct sfu *s, struct pending_list *pl)
 {
-    size_t n = 0, k = 0;
+    size_t n = 0, k = 0, nw = 0;
     for (uint32_t i = 0; i < pl->nparts; i++)
         n += pl->parts[i]->n_rooms;
     Sfu__RoomInfo **rooms = calloc(n ? n : 1, sizeof(*rooms));
-    if (rooms) {
+    Sfu__WorkerStats **workers = calloc(pl->nparts ? pl->nparts : 1, sizeof(*workers));
+    for (uint32_t i = 0; workers && i < pl->nparts; i++)
+        for (size_t j = 0; j < pl->parts[i]->n_workers; j++)
+            if (nw < pl->nparts)
+                workers[nw++] = pl->parts[i]->workers[j];
+    if (rooms && workers) {
         for (uint32_t i = 0; i < pl->nparts; i++) {
             for (size_t j = 0; j < pl->parts[i]->n_rooms; j++) {
                 Sfu__RoomInfo *ri = pl->parts[i]->rooms[j];
@@ -162,15 +167,18 @@ static void finish_list_rooms(struct sfu *s, struct pending_list *pl)
         Sfu__ListRoomsResponse resp = SFU__LIST_ROOMS_RESPONSE__INIT;
         resp.n_rooms = k;
         resp.rooms = rooms;
+        resp.n_workers = nw;
+        resp.workers = workers;
         env.id = pl->req_id;
         env.body_case = SFU__ENVELOPE__BODY_ROOMS;
         env.rooms = &resp;
         ctl_server_send(s->ctl, pl->conn_id, &env);
-        free(rooms);
     } else {
         reply_error(s, pl->conn_id, pl->req_id, SFU__ERROR_CODE__ERROR_CODE_NO_RESOURCES,
                     "out of memory");
     }
+    free(rooms);
+    free(workers);
     for (uint32_t i = 0; i < pl->nparts; i++)
         sfu__list_rooms_response__free_unpacked(pl->parts[i], NULL);
     list_remove(&pl->node);

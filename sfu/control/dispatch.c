@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "app/config.h"
+#include "core/pkt.h"
 #include "dtls/dtls.h"
+#include "loop/udp.h"
 #include "loop/worker.h"
 #include "router/router_int.h"
 
@@ -593,6 +595,30 @@ int dispatch_list_rooms(struct worker *w, uint8_t **out, size_t *len)
     }
     resp.n_rooms = ri;
     resp.rooms = room_ptrs;
+    Sfu__WorkerStats ws = SFU__WORKER_STATS__INIT;
+    Sfu__WorkerStats *ws_ptr = &ws;
+    struct udp_stats us;
+    struct pkt_pool_stats ps;
+    udp_port_stats_get(w->udp, &us);
+    pkt_pool_stats_get(w->pool, &ps);
+    ws.index = w->index;
+    ws.port = w->port;
+    ws.rx_datagrams = us.rx_packets;
+    ws.rx_stun = w->counters.rx_stun;
+    ws.rx_dtls = w->counters.rx_dtls;
+    ws.rx_srtp = w->counters.rx_srtp;
+    ws.rx_unknown = w->counters.rx_unknown;
+    ws.rx_no_transport = w->counters.rx_no_transport;
+    ws.stun_refused = w->counters.stun_refused;
+    ws.srtp_failed = w->counters.srtp_failed;
+    ws.pool_empty = w->counters.pool_empty + ps.exhausted;
+    ws.pool_in_use = ps.in_use;
+    ws.tx_datagrams = us.tx_packets;
+    ws.tx_dropped = us.tx_dropped;
+    ws.rx_batches = us.rx_batches;
+    ws.tx_batches = us.tx_batches;
+    resp.n_workers = 1;
+    resp.workers = &ws_ptr;
     *len = sfu__list_rooms_response__get_packed_size(&resp);
     *out = malloc(*len ? *len : 1);
     if (*out) {

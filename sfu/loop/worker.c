@@ -70,7 +70,7 @@ static void worker_on_datagram(void *arg, uint8_t *buf, size_t len, const struct
     }
     if ((b >= 20 && b <= 63) || (b >= 128 && b <= 191)) {
         if (b >= 128)
-            w->counters.rx_rtp++;
+            w->counters.rx_srtp++;
         else
             w->counters.rx_dtls++;
         router_on_datagram(w, buf, len, from);

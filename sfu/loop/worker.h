@@ -69,8 +69,8 @@ struct worker_uplink {
 struct worker_counters {
     uint64_t rx_stun;
     uint64_t rx_dtls;
-    uint64_t rx_rtp;
-    uint64_t rx_rtcp;
+    uint64_t rx_srtp;    /* RTP or RTCP (first byte 128..191) */
+    uint64_t rx_srtcp;   /* of those, RTCP that reached a transport */
     uint64_t rx_unknown; /* first byte in no RFC 7983 range */
     uint64_t rx_no_transport;
     uint64_t stun_refused; /* bad integrity, unknown ufrag, malformed */

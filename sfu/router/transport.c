@@ -464,7 +464,7 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
         return;
     }
     if (rtcp) {
-        w->counters.rx_rtcp++;
+        w->counters.rx_srtcp++;
         if (sfu_srtp_unprotect_rtcp(t->srtp, pkt->data, &plen) < 0) {
             w->counters.srtp_failed++;
             t->rx.dropped++;

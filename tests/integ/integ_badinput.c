@@ -490,6 +490,19 @@ static int test_bad_input_during_call(void)
     CHECK_EQ(ts5->state, SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED);
     sfu__envelope__free_unpacked(stats, NULL);
 
+    /* The worker's own counters: what never reached a transport was refused and counted. */
+    Sfu__Envelope *rooms = integ_list_rooms(ctl);
+    CHECK(rooms != NULL && rooms->rooms->n_workers == 1);
+    const Sfu__WorkerStats *ws = rooms->rooms->workers[0];
+    fprintf(stderr, "worker: stun %llu refused %llu, unknown %llu, no transport %llu\n",
+            (unsigned long long)ws->rx_stun, (unsigned long long)ws->stun_refused,
+            (unsigned long long)ws->rx_unknown, (unsigned long long)ws->rx_no_transport);
+    CHECK(ws->stun_refused >= 5 + 1); /* at least the wrong passwords and the unknown ufrag */
+    CHECK(ws->rx_unknown > 0);        /* random first bytes in no RFC 7983 range */
+    CHECK(ws->rx_no_transport > 0);   /* strangers' DTLS and SRTP */
+    CHECK(ws->rx_datagrams >= ws->rx_stun + ws->rx_unknown + ws->rx_no_transport);
+    sfu__envelope__free_unpacked(rooms, NULL);
+
     for (int k = 0; k < 3; k++)
         close(fds[k]);
     peer_free(p3);

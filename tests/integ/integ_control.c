@@ -73,20 +73,6 @@ static int call_error(struct ctl_client *c, Sfu__Envelope *req, Sfu__ErrorCode c
     return ok ? 0 : -1;
 }
 
-static Sfu__Envelope *list_rooms(struct ctl_client *c)
-{
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__ListRoomsRequest req = SFU__LIST_ROOMS_REQUEST__INIT;
-    env.body_case = SFU__ENVELOPE__BODY_LIST_ROOMS;
-    env.list_rooms = &req;
-    Sfu__Envelope *r = integ_call(c, &env);
-    if (r && r->body_case != SFU__ENVELOPE__BODY_ROOMS) {
-        sfu__envelope__free_unpacked(r, NULL);
-        r = NULL;
-    }
-    return r;
-}
-
 static const Sfu__RoomInfo *room_in(const Sfu__Envelope *rooms, const char *id)
 {
     for (size_t k = 0; k < rooms->rooms->n_rooms; k++)
@@ -387,7 +373,7 @@ static int test_bad_requests(void)
     }
 
     /* After all of it: one room, with its one transport, on a connection that still works. */
-    Sfu__Envelope *rooms = list_rooms(c);
+    Sfu__Envelope *rooms = integ_list_rooms(c);
     CHECK(rooms != NULL);
     CHECK_EQ(rooms->rooms->n_rooms, 1);
     const Sfu__RoomInfo *ri = room_in(rooms, "ctl-room");
@@ -422,7 +408,7 @@ static int test_drop_and_claim(void)
 
     CHECK_EQ(integ_ctl_connect(&sfu, &c2), 0);
     CHECK_EQ(integ_ctl_connect(&sfu, &c3), 0);
-    Sfu__Envelope *rooms = list_rooms(c2);
+    Sfu__Envelope *rooms = integ_list_rooms(c2);
     CHECK(rooms != NULL);
     const Sfu__RoomInfo *ri = room_in(rooms, "drop-room");
     CHECK(ri != NULL);
@@ -442,7 +428,7 @@ static int test_drop_and_claim(void)
 
     /* The new connection claims it; ListRooms says so; requests on the room work. */
     CHECK_EQ(claim_code(c2, "drop-room"), 0);
-    rooms = list_rooms(c2);
+    rooms = integ_list_rooms(c2);
     CHECK(rooms != NULL);
     ri = room_in(rooms, "drop-room");
     CHECK(ri != NULL && ri->claimed);
@@ -521,7 +507,7 @@ static int test_grace_expires(void)
     CHECK_EQ(integ_ctl_connect(&sfu, &c2), 0);
     uint64_t r0 = atomic_load(&call.received);
     integ_sleep_ms(500);
-    Sfu__Envelope *rooms = list_rooms(c2);
+    Sfu__Envelope *rooms = integ_list_rooms(c2);
     CHECK(rooms != NULL);
     const Sfu__RoomInfo *ri = room_in(rooms, "grace-room");
     CHECK(ri != NULL && !ri->claimed);
@@ -530,7 +516,7 @@ static int test_grace_expires(void)
 
     /* Past it: the room is gone, its peers are told, and the subscriber hears nothing more. */
     integ_sleep_ms(1800);
-    rooms = list_rooms(c2);
+    rooms = integ_list_rooms(c2);
     CHECK(rooms != NULL);
     CHECK(room_in(rooms, "grace-room") == NULL);
     sfu__envelope__free_unpacked(rooms, NULL);
@@ -611,7 +597,7 @@ static int test_tcp_secret(void)
     }
     CHECK(rc == -ECONNRESET || rc == -EPIPE);
 
-    Sfu__Envelope *rooms = list_rooms(good);
+    Sfu__Envelope *rooms = integ_list_rooms(good);
     CHECK(rooms != NULL);
     CHECK(room_in(rooms, "tcp-room") != NULL);
     CHECK(room_in(rooms, "evil-room") == NULL);

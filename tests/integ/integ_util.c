@@ -230,6 +230,20 @@ int integ_wait_state_event(struct ctl_client *c, struct integ_evlog *log, uint64
     return -ETIMEDOUT;
 }
 
+Sfu__Envelope *integ_list_rooms(struct ctl_client *c)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__ListRoomsRequest req = SFU__LIST_ROOMS_REQUEST__INIT;
+    env.body_case = SFU__ENVELOPE__BODY_LIST_ROOMS;
+    env.list_rooms = &req;
+    Sfu__Envelope *r = integ_call(c, &env);
+    if (r && r->body_case != SFU__ENVELOPE__BODY_ROOMS) {
+        sfu__envelope__free_unpacked(r, NULL);
+        r = NULL;
+    }
+    return r;
+}
+
 Sfu__Envelope *integ_get_stats(struct ctl_client *c, const char *room)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;

@@ -72,6 +72,9 @@ struct integ_evlog {
 int integ_wait_state_event(struct ctl_client *c, struct integ_evlog *log, uint64_t tid, int want,
                            int ms);
 
+/* ListRooms: the response (rooms and worker counters), or NULL. The caller frees it. */
+Sfu__Envelope *integ_list_rooms(struct ctl_client *c);
+
 /* GetStats for room: the response, or NULL. The caller frees it. */
 Sfu__Envelope *integ_get_stats(struct ctl_client *c, const char *room);
 
