@@ -270,12 +270,18 @@ void producer_on_rtp(struct producer *p, unsigned stream, bool is_rtx, struct pk
     p->counters.bytes += pkt->len;
     rx_stats_on_packet(&s->stats, v.seq, v.ts, pkt->arrival_us);
     nack_tracker_on_packet(s->nack, v.seq, pkt->arrival_us);
-    if (stream == 0)
-        nack_history_put(p->history, v.seq, pkt);
     /* Consumers get the first encoding only until simulcast layer selection exists: mixing
      * layers into one outgoing stream would make every packet a switch of source. */
     if (stream != 0)
         return;
+    /* A packet already held (a network duplicate, or a retransmission of one that was not lost
+     * after all) has been forwarded: sending it again would only be refused by SRTP as a
+     * replay after the work of rewriting it for every consumer. */
+    if (nack_history_get(p->history, v.seq, pkt->arrival_us)) {
+        p->counters.dropped++;
+        return;
+    }
+    nack_history_put(p->history, v.seq, pkt);
     bool keyframe = producer_is_keyframe(p, c, &v);
     if (keyframe && p->kind == SFU__MEDIA_KIND__MEDIA_KIND_VIDEO)
         p->keyframe_pending = false; /* what a held-back request asked for has come */

@@ -164,6 +164,31 @@ static int test_forward_wrap(void)
         CHECK_EQ(atomic_load(&subs[k].wraps), (FIRST_SEQ + N_PACKETS - 1) / 65536);
     }
 
+    /* A retransmission (RTX, RFC 4588) of a packet that was not lost: the SFU already
+     * forwarded it, so subscribers must not get it twice. */
+    {
+        uint8_t rtx[12 + 2 + PAYLOAD_LEN];
+        uint32_t i = N_PACKETS - 5;
+        rtx[0] = 0x80;
+        rtx[1] = 97;
+        be16_store(rtx + 2, 1);
+        be32_store(rtx + 4, 1000 + (i / 10) * 3000);
+        be32_store(rtx + 8, 0x55667788);
+        be16_store(rtx + 12, (uint16_t)(FIRST_SEQ + i));
+        make_payload(i, rtx + 14);
+        CHECK_EQ(peer_send_rtp(pub, rtx, sizeof(rtx)), 0);
+        integ_sleep_ms(200);
+        Sfu__Envelope *st = integ_get_stats(ctl, "room-a");
+        CHECK(st != NULL);
+        CHECK_EQ(st->stats->producers[0]->counters->packets, N_PACKETS + 1);
+        CHECK_EQ(st->stats->producers[0]->counters->dropped, 1);
+        sfu__envelope__free_unpacked(st, NULL);
+        for (int k = 0; k < 2; k++) {
+            CHECK_EQ(atomic_load(&subs[k].received), N_PACKETS);
+            CHECK_EQ(atomic_load(&subs[k].bad_order), 0);
+        }
+    }
+
     /* Isolation at the control level: room B cannot consume room A's producer. */
     CHECK_EQ(bench_ctl_create_room(ctl, "room-b"), 0);
     struct bench_transport tb;
