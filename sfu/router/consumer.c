@@ -295,30 +295,25 @@ int consumer_on_nack(struct consumer *c, uint16_t seq, uint64_t now_us)
     return 1;
 }
 
-static void consumer_send_sr(struct consumer *c, uint64_t now_us)
+/* Returns whether a report went out: none can before the publisher's first SR gives the
+ * clock mapping. */
+static bool consumer_send_sr(struct consumer *c, uint64_t now_us)
 {
     uint8_t buf[128];
     struct producer *p = c->producer;
     struct rtcp_sender_info si;
-    uint64_t ntp;
-    uint32_t rtp_ts;
-    if (p->has_sr && c->seq.started) {
-        /* The publisher's clock mapping, moved to now and into our timestamp space: the
-         * subscriber lines audio and video up from it (lip sync). */
-        uint64_t dt = now_us - p->sr_at_us;
-        /* Whole seconds and the fraction apart, so no shift overflows however old the SR. */
-        ntp = p->sr_ntp + ((dt / 1000000u) << 32) + (((dt % 1000000u) << 32) / 1000000u);
-        rtp_ts = p->sr_rtp + (uint32_t)(dt * c->clock_rate / 1000000u) + c->seq.ts_off;
-    } else {
-        return;
-    }
-    si.ntp = ntp;
-    si.rtp_ts = rtp_ts;
+    if (!p->has_sr || !c->seq.started)
+        return false;
+    /* The publisher's clock mapping, moved to now and into our timestamp space: the subscriber
+     * lines audio and video up from it (lip sync). Whole seconds and the fraction apart, so no
+     * shift overflows however old the SR. */
+    uint64_t dt = now_us - p->sr_at_us;
+    si.ntp = p->sr_ntp + ((dt / 1000000u) << 32) + (((dt % 1000000u) << 32) / 1000000u);
+    si.rtp_ts = p->sr_rtp + (uint32_t)(dt * c->clock_rate / 1000000u) + c->seq.ts_off;
     si.pkt_count = (uint32_t)c->packets_sent;
     si.octet_count = (uint32_t)c->octets_sent;
     int len = rtcp_write_sr(buf, sizeof(buf) - SFU_SRTP_MAX_TRAILER, c->ssrc, &si, NULL, 0);
-    if (len > 0)
-        transport_send(c->transport, buf, (size_t)len, true);
+    return len > 0 && transport_send(c->transport, buf, (size_t)len, true) == 0;
 }
 
 void consumer_tick(struct consumer *c, uint64_t now_ms)
@@ -327,7 +322,8 @@ void consumer_tick(struct consumer *c, uint64_t now_ms)
     if (c->packets_sent == c->packets_at_last_sr ||
         now_ms - c->last_sr_ms < CONSUMER_SR_INTERVAL_MS)
         return;
+    if (!consumer_send_sr(c, clock_mono_us()))
+        return; /* try again at the next tick, not a second later */
     c->last_sr_ms = now_ms;
     c->packets_at_last_sr = c->packets_sent;
-    consumer_send_sr(c, clock_mono_us());
 }

@@ -20,6 +20,7 @@
 #include "srtp/sfu_srtp.h"
 
 #define TRANSPORT_RTCP_INTERVAL_MS 1000
+/* Transport-cc feedback at least this far apart: every 60 ms with the worker's 20 ms tick. */
 #define TRANSPORT_TWCC_INTERVAL_MS 50
 
 static uint64_t ufrag_hash(const char *s, size_t len)
