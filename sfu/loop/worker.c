@@ -125,6 +125,8 @@ static void worker_shutdown(struct worker *w)
     uv_close((uv_handle_t *)&w->tick, NULL);
     uv_close((uv_handle_t *)&w->inbox_async, NULL);
     if (w->udp) {
+        /* The rooms' close_notify alerts, so browsers learn now rather than by timeout. */
+        udp_port_flush(w->udp);
         udp_port_close(w->udp, NULL, NULL);
         w->udp = NULL;
     }

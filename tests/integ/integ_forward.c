@@ -198,11 +198,16 @@ static int test_forward_wrap(void)
     CHECK_EQ(r->error->code, SFU__ERROR_CODE__ERROR_CODE_NOT_FOUND);
     sfu__envelope__free_unpacked(r, NULL);
 
+    /* Shutting the SFU down with the call in it tells every peer at once (close_notify),
+     * rather than leaving the browsers to notice by timeout. */
+    ctl_client_free(ctl);
+    integ_sfu_stop(&sfu);
+    CHECK_EQ(peer_wait_state(pub, PEER_STATE_CLOSED, 2000), 0);
+    CHECK_EQ(peer_wait_state(subp[0], PEER_STATE_CLOSED, 2000), 0);
+    CHECK_EQ(peer_wait_state(subp[1], PEER_STATE_CLOSED, 2000), 0);
     peer_free(pub);
     peer_free(subp[0]);
     peer_free(subp[1]);
-    ctl_client_free(ctl);
-    integ_sfu_stop(&sfu);
     return 0;
 }
 
