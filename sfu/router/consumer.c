@@ -219,12 +219,9 @@ void consumer_send_rtp(struct consumer *c, const struct pkt *pkt, const struct r
         c->counters.dropped++;
         return;
     }
-    if (c->wait_keyframe) {
-        if (!keyframe) {
-            c->counters.dropped++;
-            return;
-        }
-        c->wait_keyframe = false;
+    if (c->wait_keyframe && !keyframe) {
+        c->counters.dropped++;
+        return;
     }
     uint8_t pt = c->pt_map[v->pt];
     if (pt == 0xff) {
@@ -246,6 +243,8 @@ void consumer_send_rtp(struct consumer *c, const struct pkt *pkt, const struct r
         c->counters.dropped++;
         return;
     }
+    /* Only now: a keyframe start that could not be sent must not let delta frames through. */
+    c->wait_keyframe = false;
     struct sent_entry *e = &c->sent[out_seq & (CONSUMER_SENT_RING - 1)];
     e->out_seq = out_seq;
     e->src_seq = v->seq;
@@ -265,7 +264,7 @@ int consumer_on_nack(struct consumer *c, uint16_t seq, uint64_t now_us)
     struct sent_entry *e = &c->sent[seq & (CONSUMER_SENT_RING - 1)];
     struct rtp_view v;
     c->counters.nacks++;
-    if (!e->valid || e->out_seq != seq)
+    if (c->paused || !e->valid || e->out_seq != seq)
         return 0;
     /* One resend per packet per interval, however often it is asked for: a NACK storm must
      * not turn into a flood that crowds out the worker's other rooms. */

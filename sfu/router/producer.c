@@ -55,6 +55,21 @@ static void codec_from_proto(struct codec *c, const Sfu__Codec *pc)
     }
 }
 
+/* The transport-cc extension id is the transport's, declared by its producers (BUNDLE: one id
+ * for all); what the remaining ones declare, 0 when none does. */
+static void producer_twcc_id_refresh(struct transport *t)
+{
+    struct list *pos;
+    t->twcc_rx_id = 0;
+    list_for_each(pos, &t->producers)
+    {
+        struct producer *p = list_entry(pos, struct producer, transport_node);
+        for (unsigned i = 0; i < p->nexts; i++)
+            if (strcmp(p->exts[i].uri, URI_TWCC) == 0)
+                t->twcc_rx_id = p->exts[i].id;
+    }
+}
+
 int producer_new(struct producer **out, struct transport *t, const Sfu__ProduceRequest *req,
                  char *err, size_t err_len)
 {
@@ -145,15 +160,13 @@ int producer_new(struct producer **out, struct transport *t, const Sfu__ProduceR
         snprintf(err, err_len, "out of memory");
         goto fail;
     }
-    for (unsigned i = 0; i < p->nexts; i++)
-        if (strcmp(p->exts[i].uri, URI_TWCC) == 0)
-            t->twcc_rx_id = p->exts[i].id;
     p->id = worker_id_next(t->w);
     p->room = t->room;
     p->transport = t;
     list_init(&p->consumers);
     list_insert_tail(&t->room->producers, &p->room_node);
     list_insert_tail(&t->producers, &p->transport_node);
+    producer_twcc_id_refresh(t);
     *out = p;
     return 0;
 fail:
@@ -179,6 +192,7 @@ void producer_free(struct producer *p)
         nack_tracker_free(p->streams[i].nack);
     list_remove(&p->room_node);
     list_remove(&p->transport_node);
+    producer_twcc_id_refresh(p->transport);
     free(p);
 }
 

@@ -9,9 +9,16 @@
 /* Retransmissions one RTCP packet may cause, however many NACK items it carries. */
 #define RTCP_IN_MAX_RTX 64
 
-static void rtcp_on_feedback_pli(struct transport *t, uint32_t media_ssrc)
+/* The consumer whose media stream (not its RTX stream) feedback names. */
+static struct consumer *rtcp_consumer(struct transport *t, uint32_t media_ssrc)
 {
     struct consumer *c = consumer_by_ssrc(t, media_ssrc);
+    return c && c->ssrc == media_ssrc ? c : NULL;
+}
+
+static void rtcp_on_feedback_pli(struct transport *t, uint32_t media_ssrc)
+{
+    struct consumer *c = rtcp_consumer(t, media_ssrc);
     if (!c)
         return;
     c->counters.plis++;
@@ -45,7 +52,7 @@ void transport_on_rtcp(struct transport *t, const uint8_t *buf, size_t len)
                 uint16_t seq;
                 if (rtcp_parse_nack(&h, &nack) < 0)
                     break;
-                struct consumer *c = consumer_by_ssrc(t, nack.media_ssrc);
+                struct consumer *c = rtcp_consumer(t, nack.media_ssrc);
                 if (!c)
                     break;
                 rtcp_nack_iter_init(&ni, &nack);

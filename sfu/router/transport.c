@@ -139,7 +139,7 @@ void router_on_stun(struct worker *w, uint8_t *buf, size_t len, const struct soc
 {
     const char *ufrag;
     size_t ufrag_len;
-    uint8_t reply[512];
+    uint8_t reply[ICE_REPLY_MAX];
     size_t reply_len = sizeof(reply);
     struct ice_check_info info;
     if (!ice_stun_maybe(buf, len)) {
@@ -378,16 +378,17 @@ int transport_send(struct transport *t, uint8_t *buf, size_t len, bool rtcp)
     return 0;
 }
 
-/* libsrtp makes state for every SSRC that sends SRTCP; a peer gets a few, not unbounded. */
-static bool transport_rtcp_sender_ok(struct transport *t, uint32_t ssrc)
+/* libsrtp makes state for every SSRC that sends SRTCP; a peer gets a few, not unbounded. A
+ * sender is remembered only once a packet of its authenticated, so forged packets cannot fill
+ * the table and lock the peer's real RTCP out. */
+#define TRANSPORT_RTCP_SENDERS (sizeof(((struct transport *)0)->rtcp_senders) / sizeof(uint32_t))
+
+static bool transport_rtcp_sender_known(const struct transport *t, uint32_t ssrc)
 {
     for (unsigned i = 0; i < t->n_rtcp_senders; i++)
         if (t->rtcp_senders[i] == ssrc)
             return true;
-    if (t->n_rtcp_senders == sizeof(t->rtcp_senders) / sizeof(t->rtcp_senders[0]))
-        return false;
-    t->rtcp_senders[t->n_rtcp_senders++] = ssrc;
-    return true;
+    return false;
 }
 
 static void transport_on_rtp(struct transport *t, struct pkt *pkt)
@@ -459,7 +460,9 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
     memcpy(pkt->data, buf, len);
     size_t plen = len;
     pkt->arrival_us = clock_mono_us();
-    if (rtcp && !transport_rtcp_sender_ok(t, be32_load(buf + 4))) {
+    uint32_t rtcp_sender = be32_load(buf + 4);
+    bool rtcp_known = rtcp && transport_rtcp_sender_known(t, rtcp_sender);
+    if (rtcp && !rtcp_known && t->n_rtcp_senders == TRANSPORT_RTCP_SENDERS) {
         pkt_unref(pkt);
         t->rx.dropped++;
         return;
@@ -473,6 +476,8 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
         } else {
             pkt->len = (uint32_t)plen;
             t->last_rx_ms = uv_now(&w->loop); /* authenticated: consent */
+            if (!rtcp_known)
+                t->rtcp_senders[t->n_rtcp_senders++] = rtcp_sender;
             transport_on_rtcp(t, pkt->data, plen);
         }
     } else {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct nack_entry {
     uint16_t seq;
@@ -91,18 +92,29 @@ void nack_tracker_on_packet(struct nack_tracker *t, uint16_t seq, uint64_t now_u
         t->st.resets++;
         return;
     }
-    for (uint16_t s = (uint16_t)(t->highest + 1); s != seq; s++) {
-        if (t->count == NACK_TRACKER_CAP) {
-            compact(t);
-            if (t->count == NACK_TRACKER_CAP) {
-                /* Full of live entries: the oldest is the least likely to be useful. */
-                t->e[0].gone = true;
-                t->st.given_up++;
-                compact(t);
-            }
+    /* Make room for the whole gap at once: entry by entry, a full table would be compacted for
+     * every missing packet, and a sender jumping by the maximum gap on every packet would cost
+     * a worker a quadratic amount of copying. */
+    size_t add = (size_t)diff - 1;
+    uint16_t first = (uint16_t)(t->highest + 1);
+    if (add > NACK_TRACKER_CAP) {
+        /* The gap alone overflows: only its newest packets are worth asking for. */
+        t->st.given_up += t->count + (add - NACK_TRACKER_CAP);
+        t->count = 0;
+        first = (uint16_t)(seq - NACK_TRACKER_CAP);
+        add = NACK_TRACKER_CAP;
+    } else if (t->count + add > NACK_TRACKER_CAP) {
+        compact(t);
+        if (t->count + add > NACK_TRACKER_CAP) {
+            /* The oldest are the least likely to be useful. */
+            size_t drop = t->count + add - NACK_TRACKER_CAP;
+            memmove(t->e, t->e + drop, (t->count - drop) * sizeof(t->e[0]));
+            t->count -= drop;
+            t->st.given_up += drop;
         }
-        t->e[t->count++] = (struct nack_entry){.seq = s, .found_us = now_us};
     }
+    for (size_t i = 0; i < add; i++)
+        t->e[t->count++] = (struct nack_entry){.seq = (uint16_t)(first + i), .found_us = now_us};
     t->highest = seq;
 }
 

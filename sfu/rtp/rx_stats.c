@@ -42,6 +42,10 @@ static void jitter_update(struct rx_stats *s, uint32_t rtp_ts, uint64_t arrival_
     if (s->have_transit) {
         int32_t d = (int32_t)(transit - s->transit);
         uint32_t ad = d < 0 ? (uint32_t) - (int64_t)d : (uint32_t)d;
+        /* Clamped so the value scaled by 16 cannot overflow: a jump this large (over an hour
+         * at 90 kHz) is a broken stream, not jitter. */
+        if (ad > (1u << 27))
+            ad = 1u << 27;
         /* J += (|D| - J) / 16, kept scaled by 16 to avoid losing the fraction (A.8). */
         s->jitter_q4 += ad - ((s->jitter_q4 + 8) >> 4);
     }

@@ -535,10 +535,62 @@ static int test_nack_answered_over_rtx(void)
     return 0;
 }
 
+/* RTCP that does not authenticate must not use up the SRTCP senders a transport accepts: after
+ * forged packets under 16 different sender SSRCs on the subscriber's own 5-tuple, its real PLI
+ * still reaches the publisher as a keyframe request. */
+static int test_forged_rtcp_no_lockout(void)
+{
+    struct integ_sfu sfu;
+    struct ctl_client *ctl;
+    struct peer *pub, *sub;
+    uint64_t pub_t, sub_t;
+    static struct pub_rx prx;
+    struct peer_cbs pub_cbs = {.on_rtcp = pub_on_rtcp}, none = {0};
+    uint32_t throttle = 100;
+
+    memset(&prx, 0, sizeof(prx));
+    CHECK_EQ(integ_sfu_start_cfg(&sfu, 1, set_throttle, &throttle), 0);
+    CHECK_EQ(integ_ctl_connect(&sfu, &ctl), 0);
+    CHECK_EQ(bench_ctl_create_room(ctl, "forged"), 0);
+    CHECK_EQ(bench_ctl_join(ctl, "forged", &pub_cbs, &prx, &pub, &pub_t), 0);
+    uint64_t prod = bench_ctl_produce(ctl, "forged", pub_t, PUB_SSRC, PUB_RTX_SSRC);
+    CHECK(prod != 0);
+    CHECK_EQ(bench_ctl_join(ctl, "forged", &none, NULL, &sub, &sub_t), 0);
+    Sfu__Envelope *r = bench_ctl_consume_vp8(ctl, "forged", sub_t, prod, "0");
+    CHECK(r && r->body_case == SFU__ENVELOPE__BODY_CONSUMED);
+    uint32_t ssrc = r->consumed->rtp->encodings[0]->ssrc;
+    sfu__envelope__free_unpacked(r, NULL);
+    CHECK_EQ(send_frames(pub, 0, 10), 0);
+    unsigned before = wait_requests_over(&prx, 0, 1000); /* the consume's own request */
+    CHECK(before >= 1);
+    integ_sleep_ms(150);
+
+    /* A receiver report shape with a made-up SRTCP trailer: it cannot authenticate. */
+    uint8_t forged[8 + 24 + 14];
+    for (uint32_t k = 0; k < 16; k++) {
+        memset(forged, 0xab, sizeof(forged));
+        forged[0] = 0x81;
+        forged[1] = RTCP_PT_RR;
+        be16_store(forged + 2, 7);
+        be32_store(forged + 4, 0x70000000u + k);
+        CHECK_EQ(peer_send_raw(sub, forged, sizeof(forged)), 0);
+    }
+    integ_sleep_ms(100);
+    CHECK_EQ(send_pli(sub, ssrc), 0);
+    CHECK(wait_requests_over(&prx, before, 1000) > before);
+
+    peer_free(pub);
+    peer_free(sub);
+    ctl_client_free(ctl);
+    integ_sfu_stop(&sfu);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     {"pli_storm_throttled", test_pli_storm_throttled},
     {"late_joiner_starts_on_keyframe", test_late_joiner_starts_on_keyframe},
     {"nack_answered_over_rtx", test_nack_answered_over_rtx},
+    {"forged_rtcp_no_lockout", test_forged_rtcp_no_lockout},
 };
 
 TEST_MAIN(cases)

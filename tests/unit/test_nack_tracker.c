@@ -137,11 +137,39 @@ static int test_tracker_full(void)
     return 0;
 }
 
+/* A sender jumping by the largest gap on every packet: each jump's 511 missing packets push
+ * out older ones in one step, the table stays full of the newest, nothing resets. */
+static int test_tracker_max_gap_jumps(void)
+{
+    struct nack_tracker *t;
+    struct nack_tracker_stats st;
+    static uint16_t out[NACK_TRACKER_CAP];
+    CHECK_EQ(nack_tracker_new(&t, NULL), 0);
+    uint16_t seq = 0;
+    nack_tracker_on_packet(t, seq, 0);
+    for (int i = 0; i < 300; i++) {
+        seq = (uint16_t)(seq + NACK_TRACKER_CAP);
+        nack_tracker_on_packet(t, seq, 0);
+    }
+    CHECK_EQ(nack_tracker_pending(t), NACK_TRACKER_CAP);
+    nack_tracker_stats_get(t, &st);
+    CHECK_EQ(st.resets, 0);
+    CHECK_EQ(st.given_up, 300 * (NACK_TRACKER_CAP - 1) - NACK_TRACKER_CAP);
+    size_t n = nack_tracker_collect(t, 1000, out, NACK_TRACKER_CAP);
+    CHECK_EQ(n, NACK_TRACKER_CAP);
+    CHECK_EQ(out[n - 1], (uint16_t)(seq - 1));
+    /* The last jump's 511, then the newest one of the jump before (skipping its end seq). */
+    CHECK_EQ(out[0], (uint16_t)(seq - NACK_TRACKER_CAP - 1));
+    nack_tracker_free(t);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     {"tracker_gap_and_retry", test_tracker_gap_and_retry},
     {"tracker_reorder_age_limit", test_tracker_reorder_age_limit},
     {"tracker_jump_and_rtt", test_tracker_jump_and_rtt},
     {"tracker_full", test_tracker_full},
+    {"tracker_max_gap_jumps", test_tracker_max_gap_jumps},
 };
 
 TEST_MAIN(cases)
