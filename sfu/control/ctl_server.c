@@ -85,6 +85,7 @@ struct ctl_server {
     bool closing;
     struct list conns;
     unsigned nconns;
+    unsigned nunauthed; /* TCP connections still in the handshake */
     uint64_t last_conn_id;
     int pending; /* listeners and connections not yet freed */
     struct log_ratelimit rl_trouble[CTL_TROUBLE_COUNT];
@@ -253,6 +254,8 @@ static void conn_on_frame(void *arg, int status, const uint8_t *msg, size_t len)
 
 static void conn_open(struct ctl_conn *c)
 {
+    if (c->is_tcp)
+        c->srv->nunauthed--;
     c->authed = true;
     c->opened = true;
     if (c->srv->cbs.on_conn_open)
@@ -336,6 +339,8 @@ static void conn_close(struct ctl_conn *c)
     c->closing = true;
     list_remove(&c->node);
     c->srv->nconns--;
+    if (c->is_tcp && !c->authed)
+        c->srv->nunauthed--;
     /* Tell the owner first, so that nothing it does in the callback reaches this connection:
      * it is no longer in the list, and sends to it give -ENOTCONN. */
     if (c->opened && c->srv->cbs.on_conn_close)
@@ -423,6 +428,8 @@ static void server_on_connection(uv_stream_t *listener, int status)
     ctl_frame_reader_init(&c->reader, s->max_msg);
     list_insert_tail(&s->conns, &c->node);
     s->nconns++;
+    if (is_tcp)
+        s->nunauthed++;
     s->pending++;
     if (is_tcp) {
         uv_tcp_init(s->loop, &c->h.tcp);
@@ -443,6 +450,14 @@ static void server_on_connection(uv_stream_t *listener, int status)
     if (s->nconns > CTL_SERVER_MAX_CONNS) {
         if (log_ratelimit_pass(&s->rl_accept, clock_mono_ms()) >= 0)
             log_warn(TAG, "over %d control connections; closing the new one", CTL_SERVER_MAX_CONNS);
+        conn_close(c);
+        return;
+    }
+    /* Connections that never authenticate must not use up the slots of the ones that do. */
+    if (is_tcp && s->nunauthed > CTL_SERVER_MAX_UNAUTHED) {
+        if (log_ratelimit_pass(&s->rl_accept, clock_mono_ms()) >= 0)
+            log_warn(TAG, "over %d control connections in the handshake; closing the new one",
+                     CTL_SERVER_MAX_UNAUTHED);
         conn_close(c);
         return;
     }

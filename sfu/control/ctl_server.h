@@ -16,7 +16,8 @@
 /* Time a TCP peer has to answer the handshake. */
 #define CTL_SERVER_AUTH_TIMEOUT_MS_DEFAULT 5000u
 /* Connections beyond this many (authenticated or not) are accepted and closed at once. */
-#define CTL_SERVER_MAX_CONNS 64
+#define CTL_SERVER_MAX_CONNS    64
+#define CTL_SERVER_MAX_UNAUTHED 8 /* TCP connections in the handshake at once */
 /* Shortest shared secret accepted for TCP. */
 #define CTL_SERVER_SECRET_MIN 16
 

@@ -690,6 +690,50 @@ static int test_tcp_handshake_timeout(void)
     return 0;
 }
 
+/* Clients that connect and never authenticate hold at most CTL_SERVER_MAX_UNAUTHED slots: one
+ * more is closed at once, and a real client still gets in. */
+static int test_tcp_unauthenticated_capped(void)
+{
+    struct fix f;
+    int fds[CTL_SERVER_MAX_UNAUTHED + 1];
+    uint8_t hello[CTL_AUTH_MAGIC_LEN + CTL_AUTH_NONCE_LEN], more;
+    struct timeval tv = {.tv_sec = WAIT_MS / 1000};
+    struct ctl_client *c = NULL;
+    uint64_t id = 0;
+    CHECK_EQ(start_tcp(&f, 0), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i <= CTL_SERVER_MAX_UNAUTHED; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(fds[i] >= 0);
+        CHECK_EQ(setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+        CHECK_EQ(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+        if (i < CTL_SERVER_MAX_UNAUTHED)
+            CHECK_EQ(recv(fds[i], hello, sizeof(hello), MSG_WAITALL), (ssize_t)sizeof(hello));
+    }
+    /* The one over the cap is hung up on without a greeting. */
+    CHECK_EQ(recv(fds[CTL_SERVER_MAX_UNAUTHED], &more, 1, 0), 0);
+    CHECK_EQ(
+        ctl_client_connect_tcp(&c, "127.0.0.1", (uint16_t)f.port, secret_good, sizeof(secret_good)),
+        -ECONNRESET);
+    /* Once the squatters go, a real client gets in. */
+    for (int i = 0; i <= CTL_SERVER_MAX_UNAUTHED; i++)
+        close(fds[i]);
+    for (int tries = 0; tries < 50; tries++) {
+        if (ctl_client_connect_tcp(&c, "127.0.0.1", (uint16_t)f.port, secret_good,
+                                   sizeof(secret_good)) == 0)
+            break;
+        c = NULL;
+        usleep(20000);
+    }
+    CHECK(c != NULL);
+    CHECK_EQ(call_create_room(c, "after-squatters", &id), 0);
+    ctl_client_free(c);
+    CHECK_EQ(fix_wait(&f, &f.closes, 1), 0);
+    CHECK_EQ(fix_stop(&f), 0);
+    return 0;
+}
+
 static int test_tcp_non_loopback_refused(void)
 {
     static const char *hosts[] = {"192.0.2.1", "0.0.0.0", "::", "10.0.0.1", "localhost", ""};
@@ -730,6 +774,7 @@ static const struct test_case cases[] = {
     {"unix_stale_socket_replaced", test_unix_stale_socket_replaced},
     {"unix_regular_file_not_replaced", test_unix_regular_file_not_replaced},
     {"tcp_right_secret", test_tcp_right_secret},
+    {"tcp_unauthenticated_capped", test_tcp_unauthenticated_capped},
     {"tcp_wrong_secret_closed", test_tcp_wrong_secret_closed},
     {"tcp_handshake_timeout", test_tcp_handshake_timeout},
     {"tcp_non_loopback_refused", test_tcp_non_loopback_refused},
