@@ -9,6 +9,8 @@ packages=(
   # the SFU and the simulated peer
   libuv1-dev libssl-dev libsrtp2-dev libnice-dev libglib2.0-dev
   libprotobuf-c-dev protobuf-c-compiler
+  # signalling: JSON, the SQLite store
+  libjansson-dev libsqlite3-dev sqlite3
   # interop and media tests: GStreamer's webrtcbin, VP8 and Opus
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
