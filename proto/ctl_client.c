@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "ctl_frame.h"
 
 struct ctl_client_item {
@@ -291,7 +293,7 @@ int ctl_client_connect_tcp(struct ctl_client **out, const char *host, uint16_t p
     struct addrinfo *res = NULL;
     char service[8];
     uint8_t hello[CTL_AUTH_MAGIC_LEN + CTL_AUTH_NONCE_LEN];
-    uint8_t mac[CTL_AUTH_MAC_LEN];
+    uint8_t answer[CTL_AUTH_CLIENT_LEN], proof[CTL_AUTH_MAC_LEN];
     int64_t deadline = deadline_of(CTL_CLIENT_IO_TIMEOUT_MS);
     int fd = -EHOSTUNREACH, err;
 
@@ -316,12 +318,26 @@ int ctl_client_connect_tcp(struct ctl_client **out, const char *host, uint16_t p
         err = -EPROTO;
         goto fail;
     }
-    err = ctl_auth_mac(secret, secret_len, hello + CTL_AUTH_MAGIC_LEN, mac);
+    err = ctl_auth_mac(secret, secret_len, CTL_AUTH_CLIENT, hello + CTL_AUTH_MAGIC_LEN, answer);
     if (err < 0)
         goto fail;
-    err = client_send_all(fd, mac, sizeof(mac), deadline);
+    if (RAND_bytes(answer + CTL_AUTH_MAC_LEN, CTL_AUTH_NONCE_LEN) != 1) {
+        err = -EIO;
+        goto fail;
+    }
+    err = client_send_all(fd, answer, sizeof(answer), deadline);
     if (err < 0)
         goto fail;
+    /* A server that hangs up here refused our secret; one that answers wrongly does not hold
+     * it, so it is no SFU of ours. */
+    err = client_recv_exact(fd, proof, sizeof(proof), deadline);
+    if (err < 0)
+        goto fail;
+    if (ctl_auth_verify(secret, secret_len, CTL_AUTH_SERVER, answer + CTL_AUTH_MAC_LEN, proof) <
+        0) {
+        err = -EACCES;
+        goto fail;
+    }
     err = client_new(out, fd);
     if (err < 0)
         goto fail;

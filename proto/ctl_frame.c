@@ -100,23 +100,29 @@ int ctl_frame_pack(const Sfu__Envelope *env, uint8_t **out, size_t *out_len)
     return 0;
 }
 
-int ctl_auth_mac(const uint8_t *secret, size_t secret_len, const uint8_t nonce[CTL_AUTH_NONCE_LEN],
-                 uint8_t mac[CTL_AUTH_MAC_LEN])
+int ctl_auth_mac(const uint8_t *secret, size_t secret_len, enum ctl_auth_side side,
+                 const uint8_t nonce[CTL_AUTH_NONCE_LEN], uint8_t mac[CTL_AUTH_MAC_LEN])
 {
+    static const char client_label[] = "gpsfu-ctl client";
+    static const char server_label[] = "gpsfu-ctl server";
+    const char *label = side == CTL_AUTH_CLIENT ? client_label : server_label;
+    uint8_t msg[sizeof(client_label) - 1 + CTL_AUTH_NONCE_LEN];
     unsigned int mac_len = 0;
     if (!secret || secret_len == 0 || secret_len > 1024)
         return -EINVAL;
-    if (!HMAC(EVP_sha256(), secret, (int)secret_len, nonce, CTL_AUTH_NONCE_LEN, mac, &mac_len) ||
+    memcpy(msg, label, sizeof(client_label) - 1);
+    memcpy(msg + sizeof(client_label) - 1, nonce, CTL_AUTH_NONCE_LEN);
+    if (!HMAC(EVP_sha256(), secret, (int)secret_len, msg, sizeof(msg), mac, &mac_len) ||
         mac_len != CTL_AUTH_MAC_LEN)
         return -EINVAL;
     return 0;
 }
 
-int ctl_auth_verify(const uint8_t *secret, size_t secret_len,
+int ctl_auth_verify(const uint8_t *secret, size_t secret_len, enum ctl_auth_side side,
                     const uint8_t nonce[CTL_AUTH_NONCE_LEN], const uint8_t mac[CTL_AUTH_MAC_LEN])
 {
     uint8_t want[CTL_AUTH_MAC_LEN];
-    if (ctl_auth_mac(secret, secret_len, nonce, want) < 0)
+    if (ctl_auth_mac(secret, secret_len, side, nonce, want) < 0)
         return -EACCES;
     return CRYPTO_memcmp(want, mac, CTL_AUTH_MAC_LEN) == 0 ? 0 : -EACCES;
 }

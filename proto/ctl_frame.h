@@ -11,12 +11,18 @@
 #define CTL_FRAME_HDR_LEN     4
 #define CTL_FRAME_MAX_DEFAULT (256u * 1024u)
 
-/* TCP handshake: the server sends CTL_AUTH_MAGIC then a random nonce; the client answers with
- * HMAC-SHA256(secret, nonce); only then do frames flow. Unix sockets skip it (mode 0600). */
-#define CTL_AUTH_MAGIC     "GPSFU-CTL-1\n"
-#define CTL_AUTH_MAGIC_LEN 12
-#define CTL_AUTH_NONCE_LEN 32
-#define CTL_AUTH_MAC_LEN   32
+/* TCP handshake, proving the secret both ways (Unix sockets skip it: mode 0600):
+ *   server -> client: CTL_AUTH_MAGIC, then a random nonce Ns
+ *   client -> server: HMAC-SHA256(secret, "gpsfu-ctl client" || Ns), then a random nonce Nc
+ *   server -> client: HMAC-SHA256(secret, "gpsfu-ctl server" || Nc)
+ * and only then do frames flow. The labels keep one side's answer from serving as the other's. */
+#define CTL_AUTH_MAGIC      "GPSFU-CTL-2\n"
+#define CTL_AUTH_MAGIC_LEN  12
+#define CTL_AUTH_NONCE_LEN  32
+#define CTL_AUTH_MAC_LEN    32
+#define CTL_AUTH_CLIENT_LEN (CTL_AUTH_MAC_LEN + CTL_AUTH_NONCE_LEN)
+
+enum ctl_auth_side { CTL_AUTH_CLIENT, CTL_AUTH_SERVER };
 
 /* Called once per complete frame. status is 0 with the message bytes (borrowed for the call),
  * or -EMSGSIZE with msg NULL and len the announced length, which the reader then skips. */
@@ -43,12 +49,13 @@ int ctl_frame_reader_feed(struct ctl_frame_reader *r, const uint8_t *data, size_
  * Returns 0 or -ENOMEM. */
 int ctl_frame_pack(const Sfu__Envelope *env, uint8_t **out, size_t *out_len);
 
-/* mac = HMAC-SHA256(secret, nonce). Returns 0, or -EINVAL. */
-int ctl_auth_mac(const uint8_t *secret, size_t secret_len, const uint8_t nonce[CTL_AUTH_NONCE_LEN],
-                 uint8_t mac[CTL_AUTH_MAC_LEN]);
+/* mac = HMAC-SHA256(secret, label of side || nonce): side's answer to the other's nonce.
+ * Returns 0, or -EINVAL. */
+int ctl_auth_mac(const uint8_t *secret, size_t secret_len, enum ctl_auth_side side,
+                 const uint8_t nonce[CTL_AUTH_NONCE_LEN], uint8_t mac[CTL_AUTH_MAC_LEN]);
 
-/* Constant-time check of a client's answer. Returns 0 when it matches, -EACCES otherwise. */
-int ctl_auth_verify(const uint8_t *secret, size_t secret_len,
+/* Constant-time check of side's answer. Returns 0 when it matches, -EACCES otherwise. */
+int ctl_auth_verify(const uint8_t *secret, size_t secret_len, enum ctl_auth_side side,
                     const uint8_t nonce[CTL_AUTH_NONCE_LEN], const uint8_t mac[CTL_AUTH_MAC_LEN]);
 
 #endif

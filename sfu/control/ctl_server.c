@@ -56,7 +56,7 @@ struct ctl_conn {
     bool closing;
     unsigned logged; /* bit per enum ctl_trouble already logged on this connection */
     uint8_t hello[CTL_AUTH_MAGIC_LEN + CTL_AUTH_NONCE_LEN]; /* magic then nonce */
-    uint8_t mac[CTL_AUTH_MAC_LEN];
+    uint8_t mac[CTL_AUTH_CLIENT_LEN]; /* the client's answer, then its own nonce */
     size_t mac_len;
     struct ctl_frame_reader reader; /* its buffer is owned */
 };
@@ -267,19 +267,30 @@ static void conn_open(struct ctl_conn *c)
 static ssize_t conn_auth_feed(struct ctl_conn *c, const uint8_t *data, size_t len)
 {
     struct ctl_server *s = c->srv;
-    size_t n = CTL_AUTH_MAC_LEN - c->mac_len;
+    size_t n = CTL_AUTH_CLIENT_LEN - c->mac_len;
     if (n > len)
         n = len;
     memcpy(c->mac + c->mac_len, data, n);
     c->mac_len += n;
-    if (c->mac_len < CTL_AUTH_MAC_LEN)
+    if (c->mac_len < CTL_AUTH_CLIENT_LEN)
         return (ssize_t)n;
     uv_timer_stop(&c->auth_timer);
-    if (ctl_auth_verify(s->secret, s->secret_len, c->hello + CTL_AUTH_MAGIC_LEN, c->mac) < 0) {
+    if (ctl_auth_verify(s->secret, s->secret_len, CTL_AUTH_CLIENT, c->hello + CTL_AUTH_MAGIC_LEN,
+                        c->mac) < 0) {
         conn_trouble(c, CTL_TROUBLE_AUTH, "handshake failed: wrong MAC; closing");
         conn_close(c);
         return -1;
     }
+    /* Our own proof, so the client knows it talks to an SFU that holds the secret too. */
+    uint8_t *proof = malloc(CTL_AUTH_MAC_LEN);
+    if (!proof || ctl_auth_mac(s->secret, s->secret_len, CTL_AUTH_SERVER, c->mac + CTL_AUTH_MAC_LEN,
+                               proof) < 0) {
+        free(proof);
+        conn_close(c);
+        return -1;
+    }
+    if (conn_send_frame(c, proof, CTL_AUTH_MAC_LEN) < 0)
+        return -1;
     log_debug(TAG, "conn %llu: authenticated", (unsigned long long)c->id);
     conn_open(c);
     return c->closing ? -1 : (ssize_t)n;

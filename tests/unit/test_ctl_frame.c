@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "ctl_frame.h"
 #include "harness.h"
 
@@ -107,16 +110,28 @@ static int test_frame_two_in_one_read(void)
 
 static int test_auth_mac(void)
 {
-    const uint8_t secret[] = "correct horse";
+    const uint8_t secret[] = "correct horse battery staple";
+    const size_t slen = sizeof(secret) - 1;
     uint8_t nonce[CTL_AUTH_NONCE_LEN] = {1, 2, 3};
-    uint8_t mac[CTL_AUTH_MAC_LEN];
-    CHECK_EQ(ctl_auth_mac(secret, sizeof(secret) - 1, nonce, mac), 0);
-    CHECK_EQ(ctl_auth_verify(secret, sizeof(secret) - 1, nonce, mac), 0);
+    uint8_t mac[CTL_AUTH_MAC_LEN], smac[CTL_AUTH_MAC_LEN], want[CTL_AUTH_MAC_LEN];
+    uint8_t msg[16 + CTL_AUTH_NONCE_LEN];
+    unsigned int wlen = 0;
+    CHECK_EQ(ctl_auth_mac(secret, slen, CTL_AUTH_CLIENT, nonce, mac), 0);
+    /* As the wire document says: HMAC-SHA256 over the side's label, then the nonce. */
+    memcpy(msg, "gpsfu-ctl client", 16);
+    memcpy(msg + 16, nonce, CTL_AUTH_NONCE_LEN);
+    CHECK(HMAC(EVP_sha256(), secret, (int)slen, msg, sizeof(msg), want, &wlen) != NULL);
+    CHECK_MEM(mac, want, CTL_AUTH_MAC_LEN);
+    CHECK_EQ(ctl_auth_verify(secret, slen, CTL_AUTH_CLIENT, nonce, mac), 0);
+    /* The server's answer to the same nonce differs: neither side can replay the other's. */
+    CHECK_EQ(ctl_auth_mac(secret, slen, CTL_AUTH_SERVER, nonce, smac), 0);
+    CHECK(memcmp(mac, smac, CTL_AUTH_MAC_LEN) != 0);
+    CHECK_EQ(ctl_auth_verify(secret, slen, CTL_AUTH_SERVER, nonce, mac), -EACCES);
     mac[5] ^= 1;
-    CHECK_EQ(ctl_auth_verify(secret, sizeof(secret) - 1, nonce, mac), -EACCES);
+    CHECK_EQ(ctl_auth_verify(secret, slen, CTL_AUTH_CLIENT, nonce, mac), -EACCES);
     mac[5] ^= 1;
-    CHECK_EQ(ctl_auth_verify((const uint8_t *)"wrong", 5, nonce, mac), -EACCES);
-    CHECK_EQ(ctl_auth_mac(secret, 0, nonce, mac), -EINVAL);
+    CHECK_EQ(ctl_auth_verify((const uint8_t *)"wrong", 5, CTL_AUTH_CLIENT, nonce, mac), -EACCES);
+    CHECK_EQ(ctl_auth_mac(secret, 0, CTL_AUTH_CLIENT, nonce, mac), -EINVAL);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <netinet/in.h>
@@ -640,9 +641,10 @@ static int test_tcp_wrong_secret_closed(void)
 {
     struct fix f;
     struct ctl_client *c = NULL;
-    Sfu__Envelope *env = NULL;
     uint8_t *buf;
     size_t len;
+    uint8_t hello[CTL_AUTH_MAGIC_LEN + CTL_AUTH_NONCE_LEN], answer[CTL_AUTH_CLIENT_LEN], more;
+    struct timeval tv = {.tv_sec = WAIT_MS / 1000};
     Sfu__CreateRoomRequest req = SFU__CREATE_ROOM_REQUEST__INIT;
     req.room_id = "sneaky";
     Sfu__Envelope e = SFU__ENVELOPE__INIT;
@@ -651,20 +653,77 @@ static int test_tcp_wrong_secret_closed(void)
     e.create_room = &req;
     CHECK_EQ(ctl_frame_pack(&e, &buf, &len), 0);
     CHECK_EQ(start_tcp(&f, 0), 0);
+    /* The client library finds out at once: the server hangs up instead of proving itself. */
     CHECK_EQ(
         ctl_client_connect_tcp(&c, "127.0.0.1", (uint16_t)f.port, secret_bad, sizeof(secret_bad)),
-        0);
-    /* A request right behind the wrong MAC: the server must drop it unread. The send itself
-     * may already meet the closed connection. */
-    int r = ctl_client_send_raw(c, buf, len);
+        -ECONNRESET);
+    /* By hand: a wrong answer with a request right behind it, which must be dropped unread. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    CHECK_EQ(recv(fd, hello, sizeof(hello), MSG_WAITALL), (ssize_t)sizeof(hello));
+    CHECK_EQ(ctl_auth_mac(secret_bad, sizeof(secret_bad), CTL_AUTH_CLIENT,
+                          hello + CTL_AUTH_MAGIC_LEN, answer),
+             0);
+    memset(answer + CTL_AUTH_MAC_LEN, 7, CTL_AUTH_NONCE_LEN);
+    CHECK_EQ(send(fd, answer, sizeof(answer), MSG_NOSIGNAL), (ssize_t)sizeof(answer));
+    ssize_t sent = send(fd, buf, len, MSG_NOSIGNAL);
+    CHECK(sent == (ssize_t)len || sent < 0);
     free(buf);
-    CHECK(r == 0 || r == -EPIPE || r == -ECONNRESET);
-    CHECK_EQ(ctl_client_recv(c, &env, WAIT_MS), -ECONNRESET);
+    /* Closed without a proof and without an answer to the request. */
+    ssize_t got = recv(fd, &more, 1, 0);
+    CHECK(got == 0 || (got < 0 && errno == ECONNRESET));
+    close(fd);
     CHECK_EQ(fix_get(&f, &f.requests), 0);
     CHECK_EQ(fix_get(&f, &f.opens), 0);
-    ctl_client_free(c);
     CHECK_EQ(fix_stop(&f), 0);
     CHECK_EQ(f.closes, 0);
+    return 0;
+}
+
+/* A listener that says the greeting but does not hold the secret: the client refuses it before
+ * sending anything that matters. */
+static int test_tcp_fake_server_refused(void)
+{
+    struct ctl_client *c = NULL;
+    uint8_t hello[CTL_AUTH_MAGIC_LEN + CTL_AUTH_NONCE_LEN] = {0}, answer[CTL_AUTH_CLIENT_LEN];
+    uint8_t proof[CTL_AUTH_MAC_LEN];
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(lfd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof(sa);
+    CHECK_EQ(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    CHECK_EQ(listen(lfd, 1), 0);
+    CHECK_EQ(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    /* The fake's whole script fits in the socket buffers, so it can be played before the
+     * client connects: accept after. */
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int cfd = accept(lfd, NULL, NULL);
+        memcpy(hello, CTL_AUTH_MAGIC, CTL_AUTH_MAGIC_LEN);
+        if (cfd < 0 || send(cfd, hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello) ||
+            recv(cfd, answer, sizeof(answer), MSG_WAITALL) != (ssize_t)sizeof(answer))
+            _exit(1);
+        /* It echoes the client's own answer as its proof: wrong label, so it must fail. */
+        memcpy(proof, answer, sizeof(proof));
+        if (send(cfd, proof, sizeof(proof), MSG_NOSIGNAL) != (ssize_t)sizeof(proof))
+            _exit(1);
+        recv(cfd, answer, 1, 0);
+        _exit(0);
+    }
+    close(lfd);
+    CHECK_EQ(ctl_client_connect_tcp(&c, "127.0.0.1", ntohs(sa.sin_port), secret_good,
+                                    sizeof(secret_good)),
+             -EACCES);
+    CHECK(c == NULL);
+    int status = 0;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     return 0;
 }
 
@@ -776,6 +835,7 @@ static const struct test_case cases[] = {
     {"tcp_right_secret", test_tcp_right_secret},
     {"tcp_unauthenticated_capped", test_tcp_unauthenticated_capped},
     {"tcp_wrong_secret_closed", test_tcp_wrong_secret_closed},
+    {"tcp_fake_server_refused", test_tcp_fake_server_refused},
     {"tcp_handshake_timeout", test_tcp_handshake_timeout},
     {"tcp_non_loopback_refused", test_tcp_non_loopback_refused},
 };
