@@ -1,8 +1,9 @@
 /* (b) Interop with a WebRTC stack none of us wrote: GStreamer's webrtcbin publishes VP8 video
  * and Opus audio through the SFU and a second webrtcbin receives and decodes both. The test
- * plays signalling: SDP <-> control protocol through sdp_sfu.c. Over 30 s at least 90% of the
- * video frames that enter the publisher's webrtcbin are decoded by the subscriber, no gap
- * between decoded frames exceeds 500 ms, and decoded Opus keeps arriving the same way. */
+ * plays signalling: SDP <-> control protocol through signalling/sdp.c, the product's own. Over 30 s
+ * at least 90% of the video frames that enter the publisher's webrtcbin are decoded by the
+ * subscriber, no gap between decoded frames exceeds 500 ms, and decoded Opus keeps arriving the
+ * same way. */
 #define GST_USE_UNSTABLE_API 1
 
 #include <errno.h>
@@ -20,7 +21,7 @@
 
 #include "harness.h"
 #include "integ_util.h"
-#include "sdp_sfu.h"
+#include "sdp.h"
 
 #define ROOM           "gst-room"
 #define RUN_MS         30000
@@ -272,14 +273,13 @@ static int sfu_wait_connected(struct ctl_client *ctl, uint64_t id)
     return -ETIMEDOUT;
 }
 
-static uint64_t produce(struct ctl_client *ctl, uint64_t transport_id,
-                        const struct sdp_sfu_media *m)
+static uint64_t produce(struct ctl_client *ctl, uint64_t transport_id, const struct sdp_media *m)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
     Sfu__ProduceRequest req = SFU__PRODUCE_REQUEST__INIT;
-    struct sdp_sfu_rtp pb;
+    struct sdp_rtp_view pb;
     uint64_t id = 0;
-    sdp_sfu_rtp_fill(&pb, m);
+    sdp_rtp_view_fill(&pb, m);
     req.room_id = ROOM;
     req.transport_id = transport_id;
     req.kind = m->kind;
@@ -346,7 +346,7 @@ static void sub_choice_init(struct sub_choice *c, Sfu__ConsumeRequest *req, bool
 /* Consumes producer_id on transport_id as MID mid and turns the response into the m-section
  * the subscriber is offered. */
 static int consume(struct ctl_client *ctl, uint64_t transport_id, uint64_t producer_id,
-                   const char *mid, bool video, struct sdp_sfu_media *out)
+                   const char *mid, bool video, struct sdp_media *out)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
     Sfu__ConsumeRequest req = SFU__CONSUME_REQUEST__INIT;
@@ -361,7 +361,7 @@ static int consume(struct ctl_client *ctl, uint64_t transport_id, uint64_t produ
     env.consume = &req;
     Sfu__Envelope *resp = integ_call(ctl, &env);
     if (resp && resp->body_case == SFU__ENVELOPE__BODY_CONSUMED)
-        rc = sdp_sfu_media_from_consumed(out, resp->consumed, &req, "gpsfu");
+        rc = sdp_media_from_consumed(out, resp->consumed, &req, "gpsfu");
     else if (resp && resp->body_case == SFU__ENVELOPE__BODY_ERROR)
         fprintf(stderr, "consume %s: %s\n", mid, resp->error->reason);
     if (resp)
@@ -614,13 +614,45 @@ static void ctx_free(struct ctx *x)
         integ_sfu_stop(&x->sfu);
 }
 
+/* The SFU's transport as signalling's SDP module takes it (views of t). */
+static void sdp_transport_of(struct sdp_transport *out, const struct bench_transport *t)
+{
+    memset(out, 0, sizeof(*out));
+    out->ufrag = t->ufrag;
+    out->pwd = t->pwd;
+    out->fingerprint = t->fingerprint;
+    out->cands[0].foundation = t->cand.foundation;
+    out->cands[0].priority = t->cand.priority;
+    out->cands[0].ip = t->cand.ip;
+    out->cands[0].port = t->cand.port;
+    out->n_cands = 1;
+}
+
+/* SDP text (ours, malloc'd) -> a description webrtcbin takes; NULL when GstSDP refuses it. */
+static GstWebRTCSessionDescription *desc_from_text(GstWebRTCSDPType type, char *text)
+{
+    GstSDPMessage *msg = NULL;
+    GstWebRTCSessionDescription *d = NULL;
+    if (text && gst_sdp_message_new_from_text(text, &msg) == GST_SDP_OK) {
+        sdp_dump(type == GST_WEBRTC_SDP_TYPE_OFFER ? "our offer" : "our answer", msg);
+        d = gst_webrtc_session_description_new(type, msg);
+    }
+    free(text);
+    return d;
+}
+
 static int run(struct ctx *x)
 {
     struct bench_transport pub_t, sub_t;
-    struct sdp_sfu_media pub_media[2], sub_media[2];
+    struct sdp_transport st;
+    static struct sdp_publish pub_offer_parsed;
+    struct sdp_publish *po = &pub_offer_parsed;
+    struct sdp_media sub_media[2];
+    struct sdp_remote remote;
     uint64_t producer[2];
-    char fp[128];
-    GstSDPMessage *sdp;
+    char err[256];
+    char *text = NULL;
+    gchar *gtext;
     GstWebRTCSessionDescription *desc;
     struct sub_sinks *sinks = &x->sinks;
     struct pub_side *pub = &x->pub;
@@ -636,29 +668,32 @@ static int run(struct ctx *x)
     CHECK(offer != NULL);
     sdp_dump("publisher offer", offer->sdp);
     int rc = webrtc_set(pub->webrtc, true, offer);
-    if (rc == 0)
-        rc = sdp_sfu_media_parse(offer->sdp, 0, "VP8", &pub_media[0]);
-    if (rc == 0)
-        rc = sdp_sfu_media_parse(offer->sdp, 1, "OPUS", &pub_media[1]);
-    if (rc == 0)
-        rc = sdp_sfu_fingerprint_get(offer->sdp, fp, sizeof(fp));
+    gtext = gst_sdp_message_as_text(offer->sdp);
+    gst_webrtc_session_description_free(offer);
+    if (rc == 0) {
+        rc = sdp_offer_parse(gtext, strlen(gtext), po, err, sizeof(err));
+        if (rc < 0)
+            fprintf(stderr, "publisher offer refused: %s\n", err);
+    }
+    g_free(gtext);
     if (rc == 0)
         rc = bench_ctl_create_transport(x->ctl, ROOM, &pub_t);
     if (rc == 0)
-        rc = bench_ctl_connect_transport(x->ctl, ROOM, pub_t.id, fp);
+        rc = bench_ctl_connect_transport(x->ctl, ROOM, pub_t.id, po->fingerprint);
     for (int i = 0; i < 2 && rc == 0; i++) {
-        producer[i] = produce(x->ctl, pub_t.id, &pub_media[i]);
+        producer[i] = produce(x->ctl, pub_t.id, &po->media[i]);
         rc = producer[i] ? 0 : -EIO;
     }
+    sdp_transport_of(&st, &pub_t);
     if (rc == 0)
-        rc = sdp_sfu_answer_new(&sdp, offer->sdp, pub_media, 2, &pub_t);
-    gst_webrtc_session_description_free(offer);
+        rc = sdp_answer_build(po, &st, &text);
     CHECK_EQ(rc, 0);
-    CHECK_EQ(pub_media[0].kind, SFU__MEDIA_KIND__MEDIA_KIND_VIDEO);
-    CHECK(pub_media[0].rtx_pt != 0 && pub_media[0].rtx_ssrc != 0);
-    CHECK_EQ(pub_media[1].kind, SFU__MEDIA_KIND__MEDIA_KIND_AUDIO);
-    sdp_dump("answer to the publisher", sdp);
-    desc = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    CHECK_EQ(po->n_media, 2);
+    CHECK_EQ(po->media[0].kind, SFU__MEDIA_KIND__MEDIA_KIND_VIDEO);
+    CHECK(po->media[0].codec.rtx_pt != 0 && po->media[0].rtx_ssrc != 0);
+    CHECK_EQ(po->media[1].kind, SFU__MEDIA_KIND__MEDIA_KIND_AUDIO);
+    desc = desc_from_text(GST_WEBRTC_SDP_TYPE_ANSWER, text);
+    CHECK(desc != NULL);
     rc = webrtc_set(pub->webrtc, false, desc);
     gst_webrtc_session_description_free(desc);
     CHECK_EQ(rc, 0);
@@ -680,30 +715,29 @@ static int run(struct ctx *x)
     CHECK_EQ(bench_ctl_create_transport(x->ctl, ROOM, &sub_t), 0);
     CHECK_EQ(consume(x->ctl, sub_t.id, producer[0], "0", true, &sub_media[0]), 0);
     CHECK_EQ(consume(x->ctl, sub_t.id, producer[1], "1", false, &sub_media[1]), 0);
-    CHECK(sub_media[0].ssrc != pub_media[0].ssrc && sub_media[0].rtx_ssrc != 0);
-    CHECK_EQ(sdp_sfu_offer_new(&sdp, sub_media, 2, &sub_t), 0);
-    sdp_dump("offer to the subscriber", sdp);
-    desc = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+    CHECK(sub_media[0].ssrc != po->media[0].ssrc && sub_media[0].rtx_ssrc != 0);
+    sdp_transport_of(&st, &sub_t);
+    CHECK_EQ(sdp_offer_build(sub_media, 2, &st, 1, &text), 0);
+    desc = desc_from_text(GST_WEBRTC_SDP_TYPE_OFFER, text);
+    CHECK(desc != NULL);
     rc = webrtc_set(x->sub_webrtc, false, desc);
     gst_webrtc_session_description_free(desc);
     CHECK_EQ(rc, 0);
     GstWebRTCSessionDescription *answer = webrtc_create(x->sub_webrtc, false);
     CHECK(answer != NULL);
     sdp_dump("subscriber answer", answer->sdp);
-    /* The SFU is always the DTLS server: the answer must take the client's part. */
-    const char *setup = sdp_sfu_attr_get(answer->sdp, "setup");
-    rc = gst_sdp_message_medias_len(answer->sdp) == 2 ? 0 : -EBADMSG;
-    if (rc == 0 && (!setup || strcmp(setup, "active") != 0)) {
-        fprintf(stderr, "subscriber answer: a=setup:%s\n", setup ? setup : "(none)");
-        rc = -EPROTO;
-    }
-    if (rc == 0)
-        rc = sdp_sfu_fingerprint_get(answer->sdp, fp, sizeof(fp));
+    /* The SFU is always the DTLS server: the answer must take the client's part (setup:active),
+     * which sdp_answer_check insists on with the rest. */
+    gtext = gst_sdp_message_as_text(answer->sdp);
+    rc = sdp_answer_check(gtext, strlen(gtext), sub_media, 2, &remote, err, sizeof(err));
+    g_free(gtext);
+    if (rc < 0)
+        fprintf(stderr, "subscriber answer refused: %s\n", err);
     if (rc == 0)
         rc = webrtc_set(x->sub_webrtc, true, answer);
     gst_webrtc_session_description_free(answer);
     CHECK_EQ(rc, 0);
-    CHECK_EQ(bench_ctl_connect_transport(x->ctl, ROOM, sub_t.id, fp), 0);
+    CHECK_EQ(bench_ctl_connect_transport(x->ctl, ROOM, sub_t.id, remote.fingerprint), 0);
     webrtc_add_candidate(x->sub_webrtc, &sub_t);
     CHECK_EQ(webrtc_wait_connected(x->sub_webrtc, x->sub_pipe, "subscriber"), 0);
     CHECK_EQ(sfu_wait_connected(x->ctl, sub_t.id), 0);
