@@ -417,29 +417,6 @@ static int test_late_joiner_starts_on_keyframe(void)
     return 0;
 }
 
-static int pause_consumer(struct ctl_client *ctl, const char *room, uint64_t id, bool pause)
-{
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__PauseConsumerRequest preq = SFU__PAUSE_CONSUMER_REQUEST__INIT;
-    Sfu__ResumeConsumerRequest rreq = SFU__RESUME_CONSUMER_REQUEST__INIT;
-    if (pause) {
-        preq.room_id = (char *)room;
-        preq.consumer_id = id;
-        env.body_case = SFU__ENVELOPE__BODY_PAUSE_CONSUMER;
-        env.pause_consumer = &preq;
-    } else {
-        rreq.room_id = (char *)room;
-        rreq.consumer_id = id;
-        env.body_case = SFU__ENVELOPE__BODY_RESUME_CONSUMER;
-        env.resume_consumer = &rreq;
-    }
-    Sfu__Envelope *r = integ_call(ctl, &env);
-    int rc = r && r->body_case == SFU__ENVELOPE__BODY_OK ? 0 : -1;
-    if (r)
-        sfu__envelope__free_unpacked(r, NULL);
-    return rc;
-}
-
 static unsigned wait_log(struct sub_log *l, unsigned want, unsigned ms)
 {
     for (unsigned waited = 0; waited < ms && atomic_load(&l->n) < want; waited += 5)
@@ -483,9 +460,9 @@ static int test_nack_answered_over_rtx(void)
     unsigned half = 10 * PKTS_PER_FRAME, want = 2 * half;
     CHECK_EQ(send_frames(pub, 0, 10), 0);
     CHECK_EQ(wait_log(&log, half, 2000), half);
-    CHECK_EQ(pause_consumer(ctl, "nack", cons, true), 0);
+    CHECK_EQ(integ_pause_consumer(ctl, "nack", cons, true), 0);
     CHECK_EQ(send_frames(pub, 10, 20), 0);
-    CHECK_EQ(pause_consumer(ctl, "nack", cons, false), 0);
+    CHECK_EQ(integ_pause_consumer(ctl, "nack", cons, false), 0);
     CHECK_EQ(send_frames(pub, 20, 30), 0);
     CHECK_EQ(wait_log(&log, want, 2000), want);
     /* After the pause the PictureID goes on from the last one sent (frame 9) too. */

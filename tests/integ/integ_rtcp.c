@@ -396,29 +396,6 @@ static double fabs_d(double x)
 #define LIP_NOW_MAX_S    0.100 /* how far an SR's NTP time may be from the wall clock */
 #define LIP_OFF_SLACK    1800  /* 20 ms of arrival jitter in the offset of a resumed segment */
 
-static int pause_consumer(struct ctl_client *ctl, const char *room, uint64_t id, bool pause)
-{
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__PauseConsumerRequest preq = SFU__PAUSE_CONSUMER_REQUEST__INIT;
-    Sfu__ResumeConsumerRequest rreq = SFU__RESUME_CONSUMER_REQUEST__INIT;
-    if (pause) {
-        preq.room_id = (char *)room;
-        preq.consumer_id = id;
-        env.body_case = SFU__ENVELOPE__BODY_PAUSE_CONSUMER;
-        env.pause_consumer = &preq;
-    } else {
-        rreq.room_id = (char *)room;
-        rreq.consumer_id = id;
-        env.body_case = SFU__ENVELOPE__BODY_RESUME_CONSUMER;
-        env.resume_consumer = &rreq;
-    }
-    Sfu__Envelope *r = integ_call(ctl, &env);
-    int rc = r && r->body_case == SFU__ENVELOPE__BODY_OK ? 0 : -1;
-    if (r)
-        sfu__envelope__free_unpacked(r, NULL);
-    return rc;
-}
-
 static void wait_rtp(struct sub_rx *s, uint64_t want, unsigned ms)
 {
     for (unsigned waited = 0; waited < ms && atomic_load(&s->rtp) < want; waited += 10)
@@ -469,10 +446,10 @@ static int test_sr_lip_sync(void)
     wait_rtp(&srx, run.n, 1000);
     uint32_t before_pause = run.n;
     CHECK_EQ(atomic_load(&srx.rtp), before_pause);
-    CHECK_EQ(pause_consumer(g.ctl, "lip", cons, true), 0);
+    CHECK_EQ(integ_pause_consumer(g.ctl, "lip", cons, true), 0);
     CHECK_EQ(pub_frames_until(&run, LIP_RESUME_MS), 0);
     uint32_t at_resume = run.n;
-    CHECK_EQ(pause_consumer(g.ctl, "lip", cons, false), 0);
+    CHECK_EQ(integ_pause_consumer(g.ctl, "lip", cons, false), 0);
     run.lag_us = LIP_LAG_US;
     run.key_next = true; /* what the resume's keyframe request asked for */
     CHECK_EQ(pub_frames_until(&run, LIP_END_MS), 0);

@@ -258,3 +258,26 @@ Sfu__Envelope *integ_get_stats(struct ctl_client *c, const char *room)
     }
     return r;
 }
+
+int integ_pause_consumer(struct ctl_client *ctl, const char *room, uint64_t id, bool pause)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__PauseConsumerRequest preq = SFU__PAUSE_CONSUMER_REQUEST__INIT;
+    Sfu__ResumeConsumerRequest rreq = SFU__RESUME_CONSUMER_REQUEST__INIT;
+    if (pause) {
+        preq.room_id = (char *)room;
+        preq.consumer_id = id;
+        env.body_case = SFU__ENVELOPE__BODY_PAUSE_CONSUMER;
+        env.pause_consumer = &preq;
+    } else {
+        rreq.room_id = (char *)room;
+        rreq.consumer_id = id;
+        env.body_case = SFU__ENVELOPE__BODY_RESUME_CONSUMER;
+        env.resume_consumer = &rreq;
+    }
+    Sfu__Envelope *r = integ_call(ctl, &env);
+    int rc = r && r->body_case == SFU__ENVELOPE__BODY_OK ? 0 : -1;
+    if (r)
+        sfu__envelope__free_unpacked(r, NULL);
+    return rc;
+}

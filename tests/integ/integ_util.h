@@ -75,6 +75,9 @@ int integ_wait_state_event(struct ctl_client *c, struct integ_evlog *log, uint64
 /* ListRooms: the response (rooms and worker counters), or NULL. The caller frees it. */
 Sfu__Envelope *integ_list_rooms(struct ctl_client *c);
 
+/* PauseConsumer (pause true) or ResumeConsumer: 0 when the SFU answered Ok, -1 otherwise. */
+int integ_pause_consumer(struct ctl_client *ctl, const char *room, uint64_t id, bool pause);
+
 /* GetStats for room: the response, or NULL. The caller frees it. */
 Sfu__Envelope *integ_get_stats(struct ctl_client *c, const char *room);
 
