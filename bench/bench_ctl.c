@@ -160,8 +160,8 @@ static const char *const uri_twcc =
 
 /* VP8 pt 96 (RTX 97) with MID (id 1) and transport-cc (id 3), as Chrome offers. Returns the
  * producer id or 0. */
-uint64_t bench_ctl_produce(struct ctl_client *c, const char *room, uint64_t tid, uint32_t ssrc,
-                           uint32_t rtx_ssrc)
+uint64_t bench_ctl_produce_bwe(struct ctl_client *c, const char *room, uint64_t tid, uint32_t ssrc,
+                               uint32_t rtx_ssrc, enum bench_bwe bwe)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
     Sfu__ProduceRequest req = SFU__PRODUCE_REQUEST__INIT;
@@ -172,7 +172,8 @@ uint64_t bench_ctl_produce(struct ctl_client *c, const char *room, uint64_t tid,
     Sfu__Encoding *encs[1] = {&enc};
     Sfu__HeaderExtension mid = SFU__HEADER_EXTENSION__INIT, twcc = SFU__HEADER_EXTENSION__INIT;
     Sfu__HeaderExtension *exts[2] = {&mid, &twcc};
-    char *fb[] = {"nack", "nack pli", "ccm fir", "transport-cc"};
+    char *fb[] = {"nack", "nack pli", "ccm fir",
+                  bwe == BENCH_BWE_REMB ? "goog-remb" : "transport-cc"};
     codec.name = "VP8";
     codec.payload_type = 96;
     codec.clock_rate = 90000;
@@ -190,7 +191,8 @@ uint64_t bench_ctl_produce(struct ctl_client *c, const char *room, uint64_t tid,
     rtp.codecs = codecs;
     rtp.n_encodings = 1;
     rtp.encodings = encs;
-    rtp.n_header_extensions = 2;
+    /* With REMB the transport-wide sequence extension is not negotiated at all. */
+    rtp.n_header_extensions = bwe == BENCH_BWE_REMB ? 1 : 2;
     rtp.header_extensions = exts;
     req.room_id = (char *)room;
     req.transport_id = tid;
@@ -204,6 +206,12 @@ uint64_t bench_ctl_produce(struct ctl_client *c, const char *room, uint64_t tid,
     uint64_t id = r->produced->producer_id;
     sfu__envelope__free_unpacked(r, NULL);
     return id;
+}
+
+uint64_t bench_ctl_produce(struct ctl_client *c, const char *room, uint64_t tid, uint32_t ssrc,
+                           uint32_t rtx_ssrc)
+{
+    return bench_ctl_produce_bwe(c, room, tid, ssrc, rtx_ssrc, BENCH_BWE_TWCC);
 }
 
 Sfu__Envelope *bench_ctl_consume_vp8(struct ctl_client *c, const char *room, uint64_t tid,

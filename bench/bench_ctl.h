@@ -38,6 +38,12 @@ int bench_ctl_join(struct ctl_client *c, const char *room, const struct peer_cbs
  * Chrome offers. Returns the producer id or 0. */
 uint64_t bench_ctl_produce(struct ctl_client *c, const char *room, uint64_t tid, uint32_t ssrc,
                            uint32_t rtx_ssrc);
+/* How the publisher lets the SFU drive its bandwidth estimate. */
+enum bench_bwe { BENCH_BWE_TWCC, BENCH_BWE_REMB };
+/* bench_ctl_produce with a choice: transport-cc (as above) or REMB, with "goog-remb" in the
+ * codec's rtcp-fb and no transport-wide sequence extension. */
+uint64_t bench_ctl_produce_bwe(struct ctl_client *c, const char *room, uint64_t tid, uint32_t ssrc,
+                               uint32_t rtx_ssrc, enum bench_bwe bwe);
 /* Consumes with the subscriber's side negotiated as VP8 pt 100 (RTX 101), MID id 4,
  * transport-cc id 5, and the m-section MID mid. Returns the SFU's answer whatever it is (the
  * caller frees it), or NULL without one. */

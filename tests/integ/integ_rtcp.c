@@ -654,52 +654,7 @@ static int test_twcc_feedback(void)
 #define REMB_END_MS  1300
 #define REMB_MIN_BPS 1000000
 
-static const char *const uri_mid = "urn:ietf:params:rtp-hdrext:sdes:mid";
-
 /* Produce as a browser that offered goog-remb and no transport-cc: VP8 pt 96, RTX 97, MID only. */
-static uint64_t produce_remb(struct ctl_client *c, const char *room, uint64_t tid, uint32_t ssrc,
-                             uint32_t rtx_ssrc)
-{
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__ProduceRequest req = SFU__PRODUCE_REQUEST__INIT;
-    Sfu__RtpParameters rtp = SFU__RTP_PARAMETERS__INIT;
-    Sfu__Codec codec = SFU__CODEC__INIT;
-    Sfu__Codec *codecs[1] = {&codec};
-    Sfu__Encoding enc = SFU__ENCODING__INIT;
-    Sfu__Encoding *encs[1] = {&enc};
-    Sfu__HeaderExtension mid = SFU__HEADER_EXTENSION__INIT;
-    Sfu__HeaderExtension *exts[1] = {&mid};
-    char *fb[] = {"nack", "nack pli", "ccm fir", "goog-remb"};
-    codec.name = "VP8";
-    codec.payload_type = 96;
-    codec.clock_rate = 90000;
-    codec.rtx_payload_type = 97;
-    codec.n_rtcp_fb = 4;
-    codec.rtcp_fb = fb;
-    enc.ssrc = ssrc;
-    enc.rtx_ssrc = rtx_ssrc;
-    mid.id = 1;
-    mid.uri = (char *)uri_mid;
-    rtp.mid = "0";
-    rtp.n_codecs = 1;
-    rtp.codecs = codecs;
-    rtp.n_encodings = 1;
-    rtp.encodings = encs;
-    rtp.n_header_extensions = 1;
-    rtp.header_extensions = exts;
-    req.room_id = (char *)room;
-    req.transport_id = tid;
-    req.kind = SFU__MEDIA_KIND__MEDIA_KIND_VIDEO;
-    req.rtp = &rtp;
-    env.body_case = SFU__ENVELOPE__BODY_PRODUCE;
-    env.produce = &req;
-    Sfu__Envelope *r = integ_call(c, &env);
-    uint64_t id = r && r->body_case == SFU__ENVELOPE__BODY_PRODUCED ? r->produced->producer_id : 0;
-    if (r)
-        sfu__envelope__free_unpacked(r, NULL);
-    return id;
-}
-
 /* A publisher that negotiated goog-remb but not transport-cc gets a REMB for its SSRC with each
  * receiver report, with a bitrate that lets it send HD video, and no transport-cc feedback. */
 static int test_remb_without_twcc(void)
@@ -711,7 +666,7 @@ static int test_remb_without_twcc(void)
     memset(&g, 0, sizeof(g));
     pub_rx_init(&prx, PUB_SSRC);
     CHECK_EQ(rig_start(&g, "remb", &prx), 0);
-    g.prod = produce_remb(g.ctl, "remb", g.pub_t, PUB_SSRC, PUB_RTX_SSRC);
+    g.prod = bench_ctl_produce_bwe(g.ctl, "remb", g.pub_t, PUB_SSRC, PUB_RTX_SSRC, BENCH_BWE_REMB);
     CHECK(g.prod != 0);
 
     pub_run_init(&run, g.pub, PUB_SSRC, 7000, false, 0);
