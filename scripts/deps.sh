@@ -10,7 +10,7 @@ packages=(
   libuv1-dev libssl-dev libsrtp2-dev libnice-dev libglib2.0-dev
   libprotobuf-c-dev protobuf-c-compiler
   # signalling: JSON, the SQLite store
-  libjansson-dev libsqlite3-dev sqlite3
+  libjansson-dev libsqlite3-dev sqlite3 libwebsockets-dev
   # interop and media tests: GStreamer's webrtcbin, VP8 and Opus
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
