@@ -17,7 +17,13 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-nice
   # private test networks: ip netns, veth, tc netem
   iproute2 procps
+  # end-to-end tests: real browsers (driven by playwright-core and puppeteer-core from npm)
+  chromium firefox-esr
 )
+# Node.js runs the end-to-end tests; any recent one will do (Debian's, or one already here).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -19,8 +19,14 @@
 #define LINK_TTL_MAX_S (90u * 86400u)
 #define REASON_MAX     320
 
+/* The build defines it as the source tree's signalling/web (signalling/meson.build). */
+#ifndef SIG_WEB_ROOT
+#define SIG_WEB_ROOT "./signalling/web"
+#endif
+
 enum key_type {
     KEY_LISTEN,
+    KEY_ONOFF,
     KEY_PATH,
     KEY_API_KEYS,
     KEY_SFU,
@@ -32,10 +38,12 @@ enum key_type {
 /* The index of each setting in keys[] (and in cfg->origin). */
 enum key_id {
     K_LISTEN,
+    K_TLS,
     K_TLS_CERT,
     K_TLS_KEY,
     K_DATA_DIR,
     K_DATABASE,
+    K_WEB_ROOT,
     K_API_KEYS,
     K_API_KEY_FILE,
     K_TOKEN_SECRET_FILE,
@@ -52,7 +60,8 @@ _Static_assert(K_COUNT == SIG_CONFIG_KEY_COUNT, "SIG_CONFIG_KEY_COUNT must match
 struct key_def {
     const char *name;
     enum key_type type;
-    size_t offset; /* KEY_PATH: the char array's place in struct sig_config */
+    size_t offset; /* KEY_PATH: the char array's place in struct sig_config; KEY_ONOFF: the
+                    * bool's */
     size_t size;
     const char *value; /* what sig_config_defaults applies */
     const char *shown; /* the default as --help describes it */
@@ -65,7 +74,9 @@ struct key_def {
 /* Indexed by enum key_id. */
 static const struct key_def keys[K_COUNT] = {
     [K_LISTEN] = {"listen", KEY_LISTEN, 0, 0, "127.0.0.1:8443", "127.0.0.1:8443",
-                  "HTTPS and WebSocket address, HOST:PORT or [V6]:PORT"},
+                  "HTTPS (or, with tls off, HTTP) and WebSocket address, HOST:PORT or [V6]:PORT"},
+    [K_TLS] = {"tls", KEY_ONOFF, offsetof(struct sig_config, tls), sizeof(bool), "on", "on",
+               "on (HTTPS) or off (plain HTTP: loopback listen only, for browser tests)"},
     [K_TLS_CERT] = {"tls-cert", KEY_PATH, PATH_FIELD(tls_cert), "",
                     "(none: self-signed, made under data-dir)",
                     "TLS certificate chain (PEM); needs tls-key"},
@@ -75,6 +86,8 @@ static const struct key_def keys[K_COUNT] = {
                     "directory for the database, generated secrets and certificate"},
     [K_DATABASE] = {"database", KEY_PATH, PATH_FIELD(database), "", "DATA_DIR/signalling.db",
                     "SQLite database file"},
+    [K_WEB_ROOT] = {"web-root", KEY_PATH, PATH_FIELD(web_root), SIG_WEB_ROOT, SIG_WEB_ROOT,
+                    "directory of the web client's static files"},
     [K_API_KEYS] = {"api-keys", KEY_API_KEYS, 0, 0, "", "(none)",
                     "comma-separated API keys (Authorization: Bearer KEY), 16-128 characters "
                     "of A-Z a-z 0-9 . _ ~ + / = -"},
@@ -87,7 +100,8 @@ static const struct key_def keys[K_COUNT] = {
                "SFU control addresses, comma-separated: unix:PATH or tcp:IP:PORT"},
     [K_SFU_SECRET_FILE] = {"sfu-secret-file", KEY_PATH, PATH_FIELD(sfu_secret_file), "", "(none)",
                            "shared secret for tcp: SFU addresses (>= 16 bytes)"},
-    [K_PUBLIC_URL] = {"public-url", KEY_URL, 0, 0, "", "https://LISTEN (loopback listen only)",
+    [K_PUBLIC_URL] = {"public-url", KEY_URL, 0, 0, "",
+                      "https://LISTEN, or http://LISTEN with tls off (loopback listen only)",
                       "base URL put in links; https:// unless the host is localhost or "
                       "127.0.0.1"},
     [K_LINK_TTL] = {"link-ttl", KEY_TTL, 0, 0, "86400", "86400",
@@ -223,6 +237,21 @@ static int set_listen(struct sig_config *cfg, const char *v, char *reason, size_
     snprintf(cfg->listen, sizeof(cfg->listen), "%s", v);
     memcpy(cfg->listen_host, host, sizeof(host));
     cfg->listen_port = port;
+    return 0;
+}
+
+static int set_onoff(struct sig_config *cfg, const struct key_def *k, const char *v, char *reason,
+                     size_t rlen)
+{
+    bool *field = (bool *)((char *)cfg + k->offset);
+    if (strcmp(v, "on") == 0) {
+        *field = true;
+    } else if (strcmp(v, "off") == 0) {
+        *field = false;
+    } else {
+        snprintf(reason, rlen, "'%s' is neither on nor off", v);
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -490,6 +519,9 @@ int sig_config_set(struct sig_config *cfg, const char *key, const char *value, c
     switch (k->type) {
     case KEY_LISTEN:
         rc = set_listen(cfg, value, reason, sizeof(reason));
+        break;
+    case KEY_ONOFF:
+        rc = set_onoff(cfg, k, value, reason, sizeof(reason));
         break;
     case KEY_PATH:
         rc = set_path(cfg, k, value, reason, sizeof(reason));
@@ -845,12 +877,24 @@ int sig_config_finish(struct sig_config *cfg, char *err, size_t err_len)
         snprintf(cfg->origin[K_SFU], SIG_CONFIG_ORIGIN_MAX, "derived from data-dir");
     }
 
+    if (!cfg->tls) {
+        /* Plain HTTP carries API keys and join links in the clear: only where nothing but
+         * this machine can listen. */
+        if (cfg->tls_cert[0] || cfg->tls_key[0])
+            FAIL(K_TLS, "off, but %s is set; remove it or turn tls on",
+                 cfg->tls_cert[0] ? "tls-cert" : "tls-key");
+        if (!host_is_loopback(cfg->listen_host))
+            FAIL(K_TLS,
+                 "off is allowed only with a loopback listen address (127.0.0.1, ::1 or "
+                 "localhost), not %s",
+                 cfg->listen);
+    }
     if (cfg->tls_cert[0] && !cfg->tls_key[0])
         FAIL(K_TLS_CERT, "set without tls-key; give both or neither");
     if (cfg->tls_key[0] && !cfg->tls_cert[0])
         FAIL(K_TLS_KEY, "set without tls-cert; give both or neither");
-    cfg->tls_generate = !cfg->tls_cert[0];
-    if (!cfg->tls_generate) {
+    cfg->tls_generate = cfg->tls && !cfg->tls_cert[0];
+    if (cfg->tls && !cfg->tls_generate) {
         if (access(cfg->tls_cert, R_OK) < 0)
             FAIL(K_TLS_CERT, "%s: %s", cfg->tls_cert, strerror(errno));
         if (access(cfg->tls_key, R_OK) < 0)
@@ -889,8 +933,9 @@ int sig_config_finish(struct sig_config *cfg, char *err, size_t err_len)
             FAIL(K_PUBLIC_URL, "must be set when listen (%s) is not a loopback address",
                  cfg->listen);
         bool v6 = strchr(cfg->listen_host, ':') != NULL;
-        snprintf(cfg->public_url, sizeof(cfg->public_url), "https://%s%s%s:%u", v6 ? "[" : "",
-                 cfg->listen_host, v6 ? "]" : "", cfg->listen_port);
+        snprintf(cfg->public_url, sizeof(cfg->public_url), "%s://%s%s%s:%u",
+                 cfg->tls ? "https" : "http", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
+                 cfg->listen_port);
         snprintf(cfg->origin[K_PUBLIC_URL], SIG_CONFIG_ORIGIN_MAX, "derived from listen");
     }
     return 0;
@@ -923,10 +968,18 @@ void sig_config_dump(const struct sig_config *cfg, FILE *out)
 #define LINE(id, fmt, ...)                                                                         \
     fprintf(out, "  %-18s = " fmt "  [%s]\n", keys[id].name, __VA_ARGS__, o[id])
     LINE(K_LISTEN, "%s", cfg->listen);
-    LINE(K_TLS_CERT, "%s", cfg->tls_cert[0] ? cfg->tls_cert : "(self-signed under data-dir)");
-    LINE(K_TLS_KEY, "%s", cfg->tls_key[0] ? cfg->tls_key : "(self-signed under data-dir)");
+    LINE(K_TLS, "%s", cfg->tls ? "on" : "off");
+    LINE(K_TLS_CERT, "%s",
+         cfg->tls_cert[0] ? cfg->tls_cert
+         : cfg->tls       ? "(self-signed under data-dir)"
+                          : "(none)");
+    LINE(K_TLS_KEY, "%s",
+         cfg->tls_key[0] ? cfg->tls_key
+         : cfg->tls      ? "(self-signed under data-dir)"
+                         : "(none)");
     LINE(K_DATA_DIR, "%s", cfg->data_dir);
     LINE(K_DATABASE, "%s", cfg->database);
+    LINE(K_WEB_ROOT, "%s", cfg->web_root);
     LINE(K_API_KEYS, "%s, %zu key(s) in all", set_or_not(cfg->api_keys_listed > 0),
          cfg->api_key_count);
     LINE(K_API_KEY_FILE, "%s", cfg->api_key_file[0] ? cfg->api_key_file : "(none)");

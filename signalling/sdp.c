@@ -933,6 +933,9 @@ static void media_write(GstSDPMedia *md, const struct sdp_media *m, const struct
      * sends nothing, so it names no SSRC. */
     if (!offer || !m->publish)
         return;
+    /* One media stream per cname (signalling gives each participant's tracks theirs), so that
+     * the browser groups a person's audio and video and keeps them in lip sync. */
+    media_attr(md, "msid", "%s %s", m->cname, m->mid);
     if (c->rtx_pt && m->rtx_ssrc)
         media_attr(md, "ssrc-group", "FID %u %u", m->ssrc, m->rtx_ssrc);
     media_attr(md, "ssrc", "%u cname:%s", m->ssrc, m->cname);

@@ -97,6 +97,7 @@ enum store_stmt {
     ST_TOKEN_INSERT,
     ST_TOKEN_USE,
     ST_TOKEN_GET,
+    ST_TOKEN_ROW,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST,
     ST_COUNT
@@ -136,6 +137,8 @@ static const char *const store_sql[ST_COUNT] = {
                      " AND (single_use = 0 OR bound_session IS NULL OR bound_session = ?2)",
     /* Only to choose the error code once the UPDATE above has refused. */
     [ST_TOKEN_GET] = "SELECT expires_at FROM tokens WHERE jti = ?",
+    [ST_TOKEN_ROW] = "SELECT jti, consultation_id, role, single_use, expires_at, bound_session"
+                     " FROM tokens WHERE jti = ?",
     [ST_AUDIT_INSERT] = "INSERT INTO audit (at, consultation_id, actor_role, action, detail)"
                         " VALUES (?, ?, ?, ?, ?)",
     [ST_AUDIT_LIST] = "SELECT id, at, consultation_id, actor_role, action, detail FROM audit"
@@ -733,6 +736,51 @@ int store_token_use(struct store *s, const char *jti, const char *session_id, in
     if (now >= expires_at)
         return store_refuse(s, -EKEYEXPIRED, "token expired");
     return store_refuse(s, -EACCES, "single-use token already used by another session");
+}
+
+/* Where fill_token puts a token row and, when wanted, its bound session. */
+struct token_row {
+    struct store_token *t;
+    char *bound; /* NULL: not wanted */
+};
+
+static int fill_token(sqlite3_stmt *st, void *out)
+{
+    struct token_row *r = out;
+    struct store_token *t = r->t;
+    int err = col_text(st, 0, t->jti, sizeof(t->jti));
+    if (err == 0)
+        err = col_text(st, 1, t->consultation_id, sizeof(t->consultation_id));
+    if (err == 0)
+        err = col_text(st, 2, t->role, sizeof(t->role));
+    t->single_use = sqlite3_column_int(st, 3);
+    t->expires_at = sqlite3_column_int64(st, 4);
+    if (err == 0 && r->bound != NULL)
+        err = col_text(st, 5, r->bound, STORE_ID_MAX + 1);
+    return err;
+}
+
+int store_token_get(struct store *s, const char *jti, struct store_token *out,
+                    char bound_session[STORE_ID_MAX + 1])
+{
+    if (s == NULL || out == NULL)
+        return -EINVAL;
+    if (!str_ok(jti, STORE_ID_MAX))
+        return store_refuse(s, -EINVAL, "token id missing or too long");
+    /* Filled into locals first, so *out is written only on success. */
+    struct store_token t;
+    char bound[STORE_ID_MAX + 1] = "";
+    struct token_row r = {&t, bound_session != NULL ? bound : NULL};
+    memset(&t, 0, sizeof(t));
+    sqlite3_stmt *st = store_stmt(s, ST_TOKEN_ROW);
+    bind_text(st, 1, jti, 0);
+    int err = store_get_one(s, st, fill_token, &r);
+    if (err < 0)
+        return err;
+    *out = t;
+    if (bound_session != NULL)
+        memcpy(bound_session, bound, sizeof(bound));
+    return 0;
 }
 
 /* ---- audit ---- */

@@ -142,6 +142,13 @@ int store_token_add(struct store *s, const struct store_token *t);
  * bound to another session; -EKEYEXPIRED when now >= its expiry; -ENOENT when jti is unknown. */
 int store_token_use(struct store *s, const char *jti, const char *session_id, int64_t now);
 
+/* Fills *out with the row of token jti without using it, and, when bound_session is not NULL,
+ * writes there the browser session a single-use token is bound to ("" while unbound, and always
+ * "" for a token that is not single-use): what a link check needs to refuse another browser
+ * before anything is recorded. -ENOENT when jti is unknown. */
+int store_token_get(struct store *s, const char *jti, struct store_token *out,
+                    char bound_session[STORE_ID_MAX + 1]);
+
 /* Appends an audit row. consultation_id and detail may be NULL; actor_role is a participant
  * role, "api" or "system"; action is a short name such as "join" or "admit". The audit log holds
  * who, when and what happened, never clinical content. */

@@ -94,6 +94,18 @@ void transport_state_set(struct transport *t, enum transport_state st, const cha
         return;
     t->state = st;
     router_event_transport_state(t, reason);
+    if (st != TRANSPORT_CONNECTED)
+        return;
+    /* A consumer made before its transport connected asked for its keyframe then, and that
+     * keyframe could not be sent: a browser's encoder sends the next one only when asked, so
+     * ask again now that it can go out (throttled per producer as any request). */
+    struct list *pos;
+    list_for_each(pos, &t->consumers)
+    {
+        struct consumer *c = list_entry(pos, struct consumer, transport_node);
+        if (c->wait_keyframe && !c->paused)
+            producer_request_keyframe(c->producer, false);
+    }
 }
 
 /* Makes from the transport's path: later DTLS/SRTP datagrams are routed by it. */

@@ -15,7 +15,7 @@ static const char *const env_vars[] = {
     "GPSFU_LISTEN",    "GPSFU_TLS_CERT",          "GPSFU_TLS_KEY",      "GPSFU_DATA_DIR",
     "GPSFU_DATABASE",  "GPSFU_API_KEYS",          "GPSFU_API_KEY_FILE", "GPSFU_TOKEN_SECRET_FILE",
     "GPSFU_SFU",       "GPSFU_SFU_SECRET_FILE",   "GPSFU_PUBLIC_URL",   "GPSFU_LINK_TTL",
-    "GPSFU_LOG_LEVEL", "GPSFU_SIGNALLING_CONFIG",
+    "GPSFU_LOG_LEVEL", "GPSFU_SIGNALLING_CONFIG", "GPSFU_TLS",          "GPSFU_WEB_ROOT",
 };
 
 #define KEY_A        "api-key-aaaaaaaaaaaaaaaa"
@@ -87,6 +87,10 @@ static int test_defaults_and_derived(void)
     CHECK_EQ(cfg.link_ttl_s, 86400);
     CHECK_EQ(cfg.log_level, LOG_INFO);
     CHECK(strcmp(cfg.origin[0], "default") == 0);
+    CHECK(cfg.tls);
+    /* The build's absolute path to the source tree's signalling/web, not the fallback. */
+    CHECK(cfg.web_root[0] == '/');
+    CHECK(strstr(cfg.web_root, "/signalling/web") != NULL);
 
     CHECK_EQ(base(&cfg, err, sizeof(err)), 0);
     CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), 0);
@@ -181,6 +185,10 @@ static int test_bad_values(void)
         {"public-url", "https://user@x.uk"},
         {"sfu", "udp:127.0.0.1:1"},
         {"tls-cert", "a\tb"},
+        {"tls", "yes"},
+        {"tls", "ON"},
+        {"tls", ""},
+        {"web-root", "web\nroot"},
     };
     struct sig_config cfg;
     char err[512];
@@ -509,6 +517,96 @@ static int test_tls_pair(void)
     return 0;
 }
 
+/* tls off: plain HTTP for browser tests on this machine, and nowhere else. */
+static int test_tls_off(void)
+{
+    struct sig_config cfg;
+    char err[512];
+    CHECK_EQ(dir_make(), 0);
+
+    /* Off on a loopback address: no certificate to make, and links are http://. */
+    CHECK_EQ(base(&cfg, err, sizeof(err)), 0);
+    setenv("GPSFU_TLS", "off", 1);
+    CHECK_EQ(sig_config_load_env(&cfg, err, sizeof(err)), 0);
+    CHECK(!cfg.tls);
+    CHECK(strcmp(cfg.origin[1], "environment GPSFU_TLS") == 0); /* tls is the second key */
+    CHECK_EQ(sig_config_set(&cfg, "listen", "127.0.0.1:8080", "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), 0);
+    CHECK(!cfg.tls_generate);
+    CHECK(strcmp(cfg.public_url, "http://127.0.0.1:8080") == 0);
+    CHECK_EQ(base(&cfg, err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "tls", "off", "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "listen", "[::1]:8080", "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), 0);
+    CHECK(strcmp(cfg.public_url, "http://[::1]:8080") == 0);
+    CHECK_EQ(base(&cfg, err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "tls", "off", "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "listen", "localhost:8080", "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), 0);
+    CHECK(strcmp(cfg.public_url, "http://localhost:8080") == 0);
+
+    /* Off with a listen address others can reach: refused, even with a public-url. */
+    CHECK_EQ(base(&cfg, err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "tls", "off", "flag --tls", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "listen", "0.0.0.0:8080", "t", err, sizeof(err)), 0);
+    CHECK_EQ(
+        sig_config_set(&cfg, "public-url", "https://video.example.nhs.uk", "t", err, sizeof(err)),
+        0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), -EINVAL);
+    CHECK(strcmp(err, "tls (flag --tls): off is allowed only with a loopback listen address "
+                      "(127.0.0.1, ::1 or localhost), not 0.0.0.0:8080") == 0);
+
+    /* Off with a certificate named: refused, as the certificate would silently be unused. */
+    const char *cert = file_put("cert.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+    const char *key = file_put("key.pem", "-----BEGIN PRIVATE KEY-----\n", 0600);
+    CHECK_EQ(base(&cfg, err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "tls", "off", "c.conf:1", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "tls-cert", cert, "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "tls-key", key, "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), -EINVAL);
+    CHECK(strcmp(err, "tls (c.conf:1): off, but tls-cert is set; remove it or turn tls on") == 0);
+    CHECK_EQ(sig_config_set(&cfg, "tls-cert", "", "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "off, but tls-key is set") != NULL);
+
+    /* Back on: the same settings are fine, and the derived URL is https:// again. */
+    CHECK_EQ(sig_config_set(&cfg, "tls", "on", "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_set(&cfg, "tls-cert", cert, "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), 0);
+    CHECK(cfg.tls && !cfg.tls_generate);
+    CHECK(strcmp(cfg.public_url, "https://127.0.0.1:8443") == 0);
+    dir_done();
+    return 0;
+}
+
+static int test_web_root(void)
+{
+    struct sig_config cfg;
+    char err[512];
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_EQ(dir_make(), 0);
+    CHECK_EQ(base(&cfg, err, sizeof(err)), 0);
+    setenv("GPSFU_WEB_ROOT", "/srv/gpsfu/web", 1);
+    CHECK_EQ(sig_config_load_env(&cfg, err, sizeof(err)), 0);
+    CHECK(strcmp(cfg.web_root, "/srv/gpsfu/web") == 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), 0);
+    FILE *f = open_memstream(&text, &len);
+    CHECK(f);
+    sig_config_dump(&cfg, f);
+    fclose(f);
+    int rc = strstr(text, "web-root           = /srv/gpsfu/web  [environment GPSFU_WEB_ROOT]") &&
+                     strstr(text, "tls                = on  [default]")
+                 ? 0
+                 : -1;
+    if (rc < 0)
+        fprintf(stderr, "dump:\n%s", text);
+    free(text);
+    dir_done();
+    CHECK_EQ(rc, 0);
+    return 0;
+}
+
 /* The dump shows every setting and where it came from, and no secret's bytes. */
 static int test_dump_hides_secrets(void)
 {
@@ -583,6 +681,11 @@ static int test_usage_lists_every_key(void)
         "--public-url",
         "--link-ttl",
         "--log-level",
+        "--tls ",
+        "--web-root",
+        "GPSFU_TLS",
+        "GPSFU_WEB_ROOT",
+        "default on",
         "GPSFU_TOKEN_SECRET_FILE",
         "default 127.0.0.1:8443",
         "default DATA_DIR/signalling.db",
@@ -611,6 +714,8 @@ static const struct test_case cases[] = {
     {"public_url", test_public_url},
     {"token_secret_file", test_token_secret_file},
     {"tls_pair", test_tls_pair},
+    {"tls_off", test_tls_off},
+    {"web_root", test_web_root},
     {"dump_hides_secrets", test_dump_hides_secrets},
     {"usage_lists_every_key", test_usage_lists_every_key},
 };

@@ -441,6 +441,60 @@ static int test_store_token_single_use(void)
     return 0;
 }
 
+/* A link check must see who holds a token without taking it: get reports the binding and
+ * leaves the token free for the first browser that really uses it. */
+static int test_store_token_get(void)
+{
+    struct tmpdb t;
+    struct store *s = NULL;
+    struct store_consultation c;
+    struct store_token tok, got;
+    char bound[STORE_ID_MAX + 1];
+    CHECK_EQ(tmpdb_make(&t), 0);
+    CHECK_EQ(store_open(&s, t.path), 0);
+    cons_fill(&c, "c1", "r1", 1000, 5000);
+    CHECK_EQ(store_consultation_create(s, &c), 0);
+    token_fill(&tok, "jti-patient", "c1", "patient", 1, 4000);
+    CHECK_EQ(store_token_add(s, &tok), 0);
+    token_fill(&tok, "jti-host", "c1", "host", 0, 4500);
+    CHECK_EQ(store_token_add(s, &tok), 0);
+
+    memset(bound, 'x', sizeof(bound));
+    CHECK_EQ(store_token_get(s, "jti-patient", &got, bound), 0);
+    CHECK_EQ(strcmp(got.jti, "jti-patient"), 0);
+    CHECK_EQ(strcmp(got.consultation_id, "c1"), 0);
+    CHECK_EQ(strcmp(got.role, "patient"), 0);
+    CHECK_EQ(got.single_use, 1);
+    CHECK_EQ(got.expires_at, 4000);
+    CHECK_EQ(strcmp(bound, ""), 0);
+    /* Looking did not use it: the first session to use it still gets it. */
+    CHECK_EQ(raw_int(t.path, "SELECT first_used_at IS NULL FROM tokens WHERE jti = 'jti-patient'"),
+             1);
+    CHECK_EQ(store_token_use(s, "jti-patient", "sess-a", 1100), 0);
+    CHECK_EQ(store_token_get(s, "jti-patient", &got, bound), 0);
+    CHECK_EQ(strcmp(bound, "sess-a"), 0);
+    CHECK_EQ(store_token_get(s, "jti-patient", &got, NULL), 0);
+
+    /* A token that is not single-use is never bound, however many browsers use it. */
+    CHECK_EQ(store_token_use(s, "jti-host", "sess-b", 1100), 0);
+    CHECK_EQ(store_token_get(s, "jti-host", &got, bound), 0);
+    CHECK_EQ(got.single_use, 0);
+    CHECK_EQ(got.expires_at, 4500);
+    CHECK_EQ(strcmp(bound, ""), 0);
+
+    /* Unknown or bad ids leave *out untouched. */
+    memset(&got, 0x5a, sizeof(got));
+    CHECK_EQ(store_token_get(s, "jti-unknown", &got, bound), -ENOENT);
+    CHECK_EQ(store_token_get(s, "", &got, bound), -EINVAL);
+    CHECK_EQ(store_token_get(s, NULL, &got, bound), -EINVAL);
+    CHECK_EQ(store_token_get(s, "jti-host", NULL, bound), -EINVAL);
+    CHECK_EQ(store_token_get(NULL, "jti-host", &got, bound), -EINVAL);
+    CHECK_EQ((unsigned char)got.jti[0], 0x5a);
+    store_close(s);
+    tmpdb_remove(&t);
+    return 0;
+}
+
 static int test_store_token_multi_use(void)
 {
     struct tmpdb t;
@@ -696,6 +750,7 @@ static const struct test_case cases[] = {
     {"store_consultation_round_trip", test_store_consultation_round_trip},
     {"store_participant_round_trip", test_store_participant_round_trip},
     {"store_token_single_use", test_store_token_single_use},
+    {"store_token_get", test_store_token_get},
     {"store_token_multi_use", test_store_token_multi_use},
     {"store_audit_in_order", test_store_audit_in_order},
     {"store_check_constraints_refuse", test_store_check_constraints_refuse},

@@ -1,0 +1,597 @@
+/* Live consultations, the browser side: connections, join and the waiting room, admission by
+ * a host, the roster, chat, mute state, leaving, and ending. Media setup is conf_media.c. */
+#include "conf_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "link.h"
+#include "sfu_link.h"
+#include "wsmsg.h"
+
+#define TAG "conf"
+
+int64_t conf__now(const struct conf_hub *h)
+{
+    return h->p.now ? h->p.now() : (int64_t)time(NULL);
+}
+
+static void rl_log(struct conf_hub *h, const char *fmt, const char *a, const char *b)
+{
+    int n = log_ratelimit_pass(h->rl, clock_mono_ms());
+    if (n < 0)
+        return;
+    char line[256];
+    snprintf(line, sizeof(line), fmt, a, b);
+    if (n > 0)
+        log_warn(TAG, "%s (%d similar suppressed)", line, n);
+    else
+        log_warn(TAG, "%s", line);
+}
+
+void conf__send(struct conf_conn *c, json_t *msg)
+{
+    if (!msg)
+        return;
+    if (!c->closing) {
+        char *text = json_dumps(msg, JSON_COMPACT);
+        if (!text || c->hub->p.ops->send(c->handle, text, strlen(text)) < 0)
+            c->closing = true; /* the server closes a connection it cannot queue for */
+        free(text);
+    }
+    json_decref(msg);
+}
+
+void conf__send_error(struct conf_conn *c, const char *code, const char *message, int64_t re)
+{
+    json_t *m = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code, "message", message);
+    if (m && re >= 0)
+        json_object_set_new(m, "re", json_integer(re));
+    conf__send(c, m);
+}
+
+static void conn_close(struct conf_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    c->hub->p.ops->close(c->handle);
+}
+
+static void send_ended(struct conf_conn *c, const char *reason)
+{
+    conf__send(c, json_pack("{s:s, s:s}", "type", "ended", "reason", reason));
+    conn_close(c);
+}
+
+struct conf_conn *conf__conn_find(struct conf_hub *h, uint64_t uid)
+{
+    for (struct hmap_node *n = hmap_first(&h->conns_by_uid, hmap_hash_u64(uid)); n;
+         n = hmap_next(n)) {
+        struct conf_conn *c = (struct conf_conn *)((char *)n - offsetof(struct conf_conn, by_uid));
+        if (c->uid == uid)
+            return c;
+    }
+    return NULL;
+}
+
+struct conf_room *conf__room_find(struct conf_hub *h, uint64_t uid)
+{
+    for (struct hmap_node *n = hmap_first(&h->rooms_by_uid, hmap_hash_u64(uid)); n;
+         n = hmap_next(n)) {
+        struct conf_room *r = (struct conf_room *)((char *)n - offsetof(struct conf_room, by_uid));
+        if (r->uid == uid)
+            return r;
+    }
+    return NULL;
+}
+
+static struct conf_room *room_by_consultation(struct conf_hub *h, const char *id)
+{
+    struct list *pos;
+    list_for_each(pos, &h->rooms)
+    {
+        struct conf_room *r = list_entry(pos, struct conf_room, node);
+        if (strcmp(r->consultation_id, id) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static struct conf_room *room_new(struct conf_hub *h, const struct store_consultation *cons)
+{
+    struct conf_room *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->hub = h;
+    r->uid = ++h->next_uid;
+    snprintf(r->consultation_id, sizeof(r->consultation_id), "%s", cons->id);
+    snprintf(r->room_id, sizeof(r->room_id), "%s", cons->room_id);
+    snprintf(r->kind, sizeof(r->kind), "%s", cons->kind);
+    snprintf(r->message, sizeof(r->message), "%s", cons->practice_message);
+    list_init(&r->members);
+    list_insert_tail(&h->rooms, &r->node);
+    hmap_insert(&h->rooms_by_uid, &r->by_uid, hmap_hash_u64(r->uid));
+    return r;
+}
+
+static void room_free(struct conf_room *r)
+{
+    list_remove(&r->node);
+    hmap_remove(&r->hub->rooms_by_uid, &r->by_uid);
+    free(r);
+}
+
+/* The participant leaves the room: media torn down, others told; the room goes with its last
+ * member. c stays open (the caller closes it or it is already closed). */
+static void member_detach(struct conf_conn *c)
+{
+    struct conf_room *r = c->room;
+    if (!r)
+        return;
+    conf__member_teardown(c);
+    list_remove(&c->member_node);
+    c->room = NULL;
+    if (list_empty(&r->members)) {
+        conf__room_sfu_close(r);
+        room_free(r);
+    } else {
+        conf__roster_broadcast(r);
+    }
+}
+
+static struct conf_conn *member_find(struct conf_room *r, const char *participant)
+{
+    struct list *pos;
+    list_for_each(pos, &r->members)
+    {
+        struct conf_conn *m = list_entry(pos, struct conf_conn, member_node);
+        if (strcmp(m->id, participant) == 0)
+            return m;
+    }
+    return NULL;
+}
+
+static bool is_host(const struct conf_conn *c)
+{
+    return strcmp(c->role, "host") == 0;
+}
+
+static void audit(struct conf_conn *c, const char *action, const char *detail)
+{
+    struct conf_hub *h = c->hub;
+    if (store_audit(h->p.store, conf__now(h), c->room->consultation_id, c->role, action, detail) <
+        0)
+        log_error(TAG, "audit %s: %s", action, store_errmsg(h->p.store));
+}
+
+/* --- roster --------------------------------------------------------------------------------- */
+
+static json_t *roster_entry(const struct conf_conn *m, const struct conf_conn *to)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:b}", "id", m->id, "role", m->role,
+                     "label", m->label, "state", m->admitted ? "admitted" : "waiting", "audio",
+                     m->audio, "video", m->video, "since", (json_int_t)m->since, "self", m == to);
+}
+
+/* Everyone admitted sees everyone admitted; hosts also see who waits; someone waiting sees
+ * only themself. */
+static void roster_send(struct conf_conn *to)
+{
+    json_t *list = json_array();
+    struct list *pos;
+    list_for_each(pos, &to->room->members)
+    {
+        struct conf_conn *m = list_entry(pos, struct conf_conn, member_node);
+        if (!m->joined_sent)
+            continue;
+        bool visible = m == to || (m->admitted && to->admitted) || (is_host(to) && !m->admitted);
+        if (visible)
+            json_array_append_new(list, roster_entry(m, to));
+    }
+    conf__send(to, json_pack("{s:s, s:o}", "type", "roster", "participants", list));
+}
+
+void conf__roster_broadcast(struct conf_room *r)
+{
+    struct list *pos;
+    list_for_each(pos, &r->members)
+    {
+        struct conf_conn *m = list_entry(pos, struct conf_conn, member_node);
+        if (m->joined_sent)
+            roster_send(m);
+    }
+}
+
+/* --- join ----------------------------------------------------------------------------------- */
+
+struct label_count {
+    const char *role;
+    const char *id;
+    int n;
+    bool found;
+};
+
+static int label_count_cb(const struct store_participant *p, void *arg)
+{
+    struct label_count *lc = arg;
+    if (!lc->found && strcmp(p->role, lc->role) == 0) {
+        lc->n++;
+        if (strcmp(p->id, lc->id) == 0)
+            lc->found = true;
+    }
+    return 0;
+}
+
+static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
+{
+    struct conf_hub *h = c->hub;
+    struct link_info info;
+    int64_t now = conf__now(h);
+    if (c->room) {
+        conf__send_error(c, "already_joined", "this connection has already joined", re);
+        return;
+    }
+    int rc = link_use(h->p.token_secret, h->p.token_secret_len, h->p.store, m->token,
+                      strlen(m->token), c->session, now, &info);
+    if (rc < 0) {
+        struct link_error e = link_error_of(rc);
+        rl_log(h, "join refused: %s%s", e.code, "");
+        conf__send_error(c, e.code, e.message, re);
+        send_ended(c, e.code);
+        return;
+    }
+    const char *pid = info.claims.jti;
+    struct store_participant part;
+    if (store_participant_get(h->p.store, pid, &part) < 0) {
+        conf__send_error(c, "internal", "the participant could not be read", re);
+        return;
+    }
+
+    struct conf_room *r = room_by_consultation(h, info.cons.id);
+    if (r) {
+        /* The same participant in another tab or an earlier page (a reload): the newest wins. */
+        struct conf_conn *old = member_find(r, pid);
+        if (old) {
+            member_detach(old);
+            send_ended(old, "replaced");
+            r = room_by_consultation(h, info.cons.id); /* it may have gone with old */
+        }
+    }
+    if (!r && !(r = room_new(h, &info.cons))) {
+        conf__send_error(c, "internal", "out of memory", re);
+        return;
+    }
+
+    snprintf(c->id, sizeof(c->id), "%s", pid);
+    snprintf(c->role, sizeof(c->role), "%s", part.role);
+    struct label_count lc = {.role = part.role, .id = pid};
+    store_participant_list(h->p.store, info.cons.id, label_count_cb, &lc);
+    api_label(c->label, sizeof(c->label), part.role, lc.n > 0 ? lc.n : 1);
+
+    /* A host is in at once; anyone else waits unless a host already admitted them (a reload or
+     * a reconnect keeps the admission). Someone who left waits again. */
+    const char *state = strcmp(part.state, "admitted") == 0 || is_host(c) ? "admitted" : "waiting";
+    if (strcmp(part.state, state) != 0 &&
+        store_participant_set_state(h->p.store, pid, state, now) < 0) {
+        conf__send_error(c, "internal", "the participant could not be updated", re);
+        if (list_empty(&r->members))
+            room_free(r);
+        return;
+    }
+    c->admitted = strcmp(state, "admitted") == 0;
+    c->since = strcmp(part.state, state) == 0 ? part.state_at : now;
+    c->audio = c->video = true;
+    c->room = r;
+    list_insert_tail(&r->members, &c->member_node);
+    audit(c, "join", c->admitted ? "state=admitted" : "state=waiting");
+
+    if (r->sfu == CONF_SFU_READY)
+        conf__member_setup(c);
+    else if (r->sfu == CONF_SFU_NONE)
+        conf__room_sfu_create(r); /* sets every member up when the room exists */
+}
+
+void conf__member_ready(struct conf_conn *c)
+{
+    struct conf_room *r = c->room;
+    json_t *cons = json_pack("{s:s, s:s}", "id", r->consultation_id, "kind", r->kind);
+    conf__send(c, json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "type", "joined", "participant",
+                            c->id, "role", c->role, "consultation", cons, "state",
+                            c->admitted ? "admitted" : "waiting", "message", r->message,
+                            "ice_servers", conf__ice_servers(c->hub)));
+    c->joined_sent = true;
+    conf__roster_broadcast(r);
+    if (c->admitted)
+        conf__media_admit(c);
+}
+
+/* --- host actions --------------------------------------------------------------------------- */
+
+static void on_host_action(struct conf_conn *c, const struct wsmsg *m, int64_t re)
+{
+    struct conf_hub *h = c->hub;
+    if (!is_host(c)) {
+        conf__send_error(c, "forbidden", "only a host can admit, deny or remove", re);
+        rl_log(h, "refused a host action from a %s%s", c->role, "");
+        return;
+    }
+    struct store_participant part;
+    if (store_participant_get(h->p.store, m->participant, &part) < 0 ||
+        strcmp(part.consultation_id, c->room->consultation_id) != 0) {
+        conf__send_error(c, "not_found", "no such participant in this consultation", re);
+        return;
+    }
+    if (strcmp(part.role, "host") == 0 || strcmp(part.id, c->id) == 0) {
+        conf__send_error(c, "forbidden", "a host cannot be admitted, denied or removed", re);
+        return;
+    }
+    const char *state, *action;
+    switch (m->type) {
+    case WSMSG_ADMIT:
+        state = "admitted", action = "admit";
+        break;
+    case WSMSG_DENY:
+        state = "denied", action = "deny";
+        break;
+    default:
+        state = "removed", action = "remove";
+        break;
+    }
+    if (m->type == WSMSG_ADMIT && strcmp(part.state, "admitted") == 0)
+        return; /* two hosts admitting at once: nothing more to do */
+    if (m->type != WSMSG_REMOVE && strcmp(part.state, "waiting") != 0 &&
+        !(m->type == WSMSG_ADMIT && strcmp(part.state, "invited") == 0)) {
+        conf__send_error(c, "not_found", "that participant is not waiting", re);
+        return;
+    }
+    int64_t now = conf__now(h);
+    if (store_participant_set_state(h->p.store, part.id, state, now) < 0) {
+        conf__send_error(c, "internal", "the participant could not be updated", re);
+        return;
+    }
+    audit(c, action, NULL);
+
+    struct conf_conn *t = member_find(c->room, part.id);
+    if (!t)
+        return;
+    if (m->type == WSMSG_ADMIT) {
+        t->admitted = true;
+        t->since = now;
+        conf__send(t, json_pack("{s:s, s:s}", "type", "state", "state", "admitted"));
+        conf__roster_broadcast(c->room);
+        conf__media_admit(t);
+    } else {
+        struct conf_room *r = c->room;
+        member_detach(t);
+        send_ended(t, m->type == WSMSG_DENY ? "denied" : "removed");
+        (void)r;
+    }
+}
+
+/* --- chat, media state, leave --------------------------------------------------------------- */
+
+static void on_chat(struct conf_conn *c, const struct wsmsg *m, int64_t re)
+{
+    if (!c->admitted) {
+        conf__send_error(c, "not_admitted", "chat opens once you are admitted", re);
+        return;
+    }
+    /* Chat may hold clinical content: it is relayed, never stored or logged. */
+    int64_t at = (int64_t)time(NULL) * 1000;
+    struct list *pos;
+    list_for_each(pos, &c->room->members)
+    {
+        struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
+        if (o->admitted && o->joined_sent)
+            conf__send(o, json_pack("{s:s, s:s, s:s, s:s%, s:I}", "type", "chat", "from", c->id,
+                                    "label", c->label, "text", m->text, m->text_len, "at",
+                                    (json_int_t)at));
+    }
+}
+
+static void on_media(struct conf_conn *c, const struct wsmsg *m)
+{
+    if (c->audio == m->audio && c->video == m->video)
+        return;
+    c->audio = m->audio;
+    c->video = m->video;
+    conf__roster_broadcast(c->room);
+}
+
+static void on_leave(struct conf_conn *c)
+{
+    struct conf_hub *h = c->hub;
+    if (store_participant_set_state(h->p.store, c->id, "left", conf__now(h)) < 0)
+        log_error(TAG, "leave: %s", store_errmsg(h->p.store));
+    audit(c, "leave", NULL);
+    member_detach(c);
+    send_ended(c, "left");
+}
+
+/* --- the connection ------------------------------------------------------------------------- */
+
+struct conf_conn *conf_conn_open(struct conf_hub *h, void *handle, const char *session)
+{
+    struct conf_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->hub = h;
+    c->handle = handle;
+    c->uid = ++h->next_uid;
+    c->offer_re = -1;
+    snprintf(c->session, sizeof(c->session), "%s", session ? session : "");
+    list_init(&c->member_node);
+    hmap_insert(&h->conns_by_uid, &c->by_uid, hmap_hash_u64(c->uid));
+    h->n_conns++;
+    return c;
+}
+
+void conf_conn_refuse(struct conf_conn *c, const char *code, const char *message)
+{
+    rl_log(c->hub, "refused a browser message: %s%s", code, "");
+    conf__send_error(c, code, message, -1);
+}
+
+void conf_conn_message(struct conf_conn *c, const char *data, size_t len)
+{
+    struct wsmsg m;
+    char err[160];
+    if (c->closing)
+        return;
+    int rc = wsmsg_parse(data, len, &m, err, sizeof(err));
+    int64_t re = m.has_id ? m.id : -1;
+    if (rc < 0) {
+        rl_log(c->hub, "refused a browser message: %s: %s", wsmsg_error_code(rc), err);
+        conf__send_error(c, wsmsg_error_code(rc), err, re);
+        wsmsg_free(&m);
+        return;
+    }
+    if (m.type == WSMSG_PING) {
+        conf__send(c, json_pack("{s:s}", "type", "pong"));
+    } else if (m.type == WSMSG_JOIN) {
+        on_join(c, &m, re);
+    } else if (!c->room) {
+        conf__send_error(c, "not_joined", "send join first", re);
+    } else {
+        switch (m.type) {
+        case WSMSG_OFFER:
+            conf__on_offer(c, m.sdp, m.sdp_len, re);
+            break;
+        case WSMSG_ANSWER:
+            conf__on_answer(c, m.sdp, m.sdp_len, m.version, re);
+            break;
+        case WSMSG_CANDIDATE:
+            /* The SFU is ICE-lite: it learns the browser's address from its connectivity
+             * checks, so trickled candidates have nothing to do. */
+            break;
+        case WSMSG_ADMIT:
+        case WSMSG_DENY:
+        case WSMSG_REMOVE:
+            on_host_action(c, &m, re);
+            break;
+        case WSMSG_MEDIA:
+            on_media(c, &m);
+            break;
+        case WSMSG_CHAT:
+            on_chat(c, &m, re);
+            break;
+        case WSMSG_LEAVE:
+            on_leave(c);
+            break;
+        default:
+            break;
+        }
+    }
+    wsmsg_free(&m);
+}
+
+void conf_conn_closed(struct conf_conn *c)
+{
+    if (!c)
+        return;
+    struct conf_hub *h = c->hub;
+    c->closing = true; /* nothing more may be sent on it */
+    member_detach(c);
+    hmap_remove(&h->conns_by_uid, &c->by_uid);
+    h->n_conns--;
+    free(c->offer);
+    free(c);
+}
+
+/* --- the hub -------------------------------------------------------------------------------- */
+
+int conf_hub_new(struct conf_hub **out, const struct conf_hub_params *p)
+{
+    struct conf_hub *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->p = *p;
+    list_init(&h->rooms);
+    h->rl = calloc(1, sizeof(*h->rl));
+    if (!h->rl || hmap_init(&h->rooms_by_uid, 64) < 0) {
+        free(h->rl);
+        free(h);
+        return -ENOMEM;
+    }
+    if (hmap_init(&h->conns_by_uid, 256) < 0) {
+        hmap_destroy(&h->rooms_by_uid);
+        free(h->rl);
+        free(h);
+        return -ENOMEM;
+    }
+    *out = h;
+    return 0;
+}
+
+void conf_hub_stop(struct conf_hub *h)
+{
+    h->stopping = true;
+}
+
+void conf_hub_set_link(struct conf_hub *h, struct sfu_link *link)
+{
+    h->p.link = link;
+}
+
+void conf_hub_free(struct conf_hub *h)
+{
+    if (!h)
+        return;
+    /* Connections are closed by the server, which frees them with conf_conn_closed before
+     * freeing the hub; what is left here are rooms whose members are all gone. */
+    while (!list_empty(&h->rooms))
+        room_free(list_entry(h->rooms.next, struct conf_room, node));
+    hmap_destroy(&h->rooms_by_uid);
+    hmap_destroy(&h->conns_by_uid);
+    free(h->rl);
+    free(h);
+}
+
+void conf_hub_end(struct conf_hub *h, const char *consultation_id)
+{
+    struct conf_room *r = room_by_consultation(h, consultation_id);
+    if (!r)
+        return;
+    while (!list_empty(&r->members)) {
+        struct conf_conn *m = list_entry(r->members.next, struct conf_conn, member_node);
+        bool last = m->member_node.next == &r->members;
+        member_detach(m); /* frees r with the last member */
+        send_ended(m, "ended");
+        if (last)
+            break;
+    }
+}
+
+void conf__room_lost(struct conf_room *r)
+{
+    /* No "ended": the browsers reconnect by themselves and join again, which makes the room
+     * anew on the SFU with their admission kept in the store. */
+    while (!list_empty(&r->members)) {
+        struct conf_conn *m = list_entry(r->members.next, struct conf_conn, member_node);
+        bool last = m->member_node.next == &r->members;
+        member_detach(m);
+        conn_close(m);
+        if (last)
+            break;
+    }
+}
+
+void conf_hub_counts(const struct conf_hub *h, struct conf_hub_counts *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->connections = h->n_conns;
+    struct list *pos, *mpos;
+    list_for_each(pos, &h->rooms)
+    {
+        struct conf_room *r = list_entry(pos, struct conf_room, node);
+        out->rooms++;
+        list_for_each(mpos, &r->members) out->participants++;
+    }
+}

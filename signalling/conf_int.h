@@ -1,0 +1,149 @@
+/* Internals shared by conf.c (browsers, admission, roster, chat) and conf_media.c (the SFU's
+ * rooms, transports, producers and consumers, and SDP negotiation). Not for other modules. */
+#ifndef SIG_CONF_INT_H
+#define SIG_CONF_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "core/hmap.h"
+#include "core/list.h"
+#include "sdp.h"
+#include "store.h"
+
+#define CONF_MAX_PRODUCERS 4 /* a browser's sending tracks: microphone, camera, and room to grow   \
+                              */
+#define CONF_LABEL_MAX 32
+
+enum conf_room_sfu {
+    CONF_SFU_NONE,     /* no room on the SFU yet */
+    CONF_SFU_CREATING, /* CreateRoom sent */
+    CONF_SFU_READY,
+};
+
+/* One live consultation. */
+struct conf_room {
+    struct list node; /* in hub->rooms */
+    struct hmap_node by_uid;
+    uint64_t uid;
+    struct conf_hub *hub; /* borrowed */
+    char consultation_id[STORE_ID_MAX + 1];
+    char room_id[STORE_ID_MAX + 1];
+    char kind[STORE_WORD_MAX + 1];
+    char message[STORE_MESSAGE_MAX + 1];
+    enum conf_room_sfu sfu;
+    struct list members; /* struct conf_conn.member_node, joined browsers */
+};
+
+/* The SFU's side of one transport, kept to write it into SDP. */
+struct conf_tinfo {
+    uint64_t id; /* 0: none */
+    char ufrag[SDP_UFRAG_LEN];
+    char pwd[SDP_PWD_LEN];
+    char fingerprint[SDP_FP_LEN];
+    struct {
+        char foundation[33];
+        uint32_t priority;
+        char ip[64];
+        uint16_t port;
+    } cands[SDP_MAX_CANDS];
+    size_t n_cands;
+    bool connected; /* ConnectTransport sent with the browser's fingerprint */
+};
+
+struct conf_producer {
+    uint64_t id;
+    struct sdp_media media; /* as the browser offered it: codec, MID, SSRCs */
+};
+
+/* One m-section of the receiving connection. */
+struct conf_slot {
+    uint64_t consumer_id; /* 0: inactive (free for reuse by the same kind) */
+    uint64_t producer_id;
+    bool pending;                /* ConsumeRequest in flight */
+    char from[STORE_ID_MAX + 1]; /* whose media it carries */
+    struct sdp_codec codec;      /* what was asked for, for sdp_media_from_consumed */
+};
+
+/* One browser connection, and once joined, one participant in a room. */
+struct conf_conn {
+    struct hmap_node by_uid;
+    uint64_t uid;
+    struct conf_hub *hub; /* borrowed */
+    void *handle;         /* borrowed: the server's connection */
+    char session[STORE_ID_MAX + 1];
+    bool closing; /* close asked of the server: send nothing more */
+
+    /* Joined: */
+    struct conf_room *room; /* borrowed; NULL before join and after leaving */
+    struct list member_node;
+    char id[STORE_ID_MAX + 1]; /* participant id (the link's jti) */
+    char role[STORE_WORD_MAX + 1];
+    char label[CONF_LABEL_MAX];
+    bool admitted;
+    bool audio, video;
+    int64_t since;
+    bool joined_sent;
+    int setup_pending; /* CreateTransport answers still to come */
+
+    struct conf_tinfo send_t, recv_t;
+    struct conf_producer prod[CONF_MAX_PRODUCERS];
+    size_t n_prod;
+    struct sdp_publish *offer; /* owned: the sending offer being answered, NULL when none */
+    int64_t offer_re;          /* the offer message's id, -1 when none */
+    int produce_pending;
+    int produce_failed;
+
+    struct sdp_media recv_media[SDP_MAX_MEDIA]; /* contiguous, as sdp_offer_build wants */
+    struct conf_slot slots[SDP_MAX_MEDIA];
+    size_t n_slots;
+    int consume_pending;
+    unsigned recv_version;
+    bool offer_out; /* a receiving offer awaits its answer */
+    bool dirty;     /* something changed while it was out: offer again after the answer */
+};
+
+struct conf_hub {
+    struct conf_hub_params p;
+    struct list rooms;
+    struct hmap rooms_by_uid;
+    struct hmap conns_by_uid;
+    size_t n_conns;
+    uint64_t next_uid;
+    bool stopping;            /* conf_hub_stop: no more SFU calls */
+    struct log_ratelimit *rl; /* owned */
+};
+
+/* conf.c */
+int64_t conf__now(const struct conf_hub *h);
+/* Sends a JSON object to the browser (the reference is stolen). */
+void conf__send(struct conf_conn *c, json_t *msg);
+void conf__send_error(struct conf_conn *c, const char *code, const char *message, int64_t re);
+void conf__roster_broadcast(struct conf_room *r);
+struct conf_conn *conf__conn_find(struct conf_hub *h, uint64_t uid);
+struct conf_room *conf__room_find(struct conf_hub *h, uint64_t uid);
+/* Every browser of the room must reconnect (the SFU lost the room): close them, free it. */
+void conf__room_lost(struct conf_room *r);
+/* A member's transports are ready: send joined and, if admitted, start receiving. */
+void conf__member_ready(struct conf_conn *c);
+
+/* conf_media.c */
+void conf__room_sfu_create(struct conf_room *r);
+void conf__room_sfu_close(struct conf_room *r);
+void conf__member_setup(struct conf_conn *c);
+void conf__member_teardown(struct conf_conn *c);
+void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re);
+void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t version,
+                     int64_t re);
+/* c was admitted (or joined admitted): it consumes every admitted member, and they it. */
+void conf__media_admit(struct conf_conn *c);
+/* Offers c's receiving connection anew (now, or after the outstanding answer or consumes). */
+void conf__renegotiate(struct conf_conn *c);
+void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev);
+json_t *conf__ice_servers(const struct conf_hub *h);
+
+#endif

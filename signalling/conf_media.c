@@ -1,0 +1,890 @@
+/* Live consultations, the media side: the SFU room of a consultation, each participant's two
+ * transports, their producers from the sending offer, the consumers on the receiving
+ * connection, the offers signalling makes there for the SFU, and the SFU's events. Every SFU
+ * call is asynchronous; its answer finds its participant again by uid, since the browser may
+ * have gone meanwhile. */
+#include "conf_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "sfu_link.h"
+
+#define TAG "conf"
+
+#define URI_MID  "urn:ietf:params:rtp-hdrext:sdes:mid"
+#define URI_TWCC "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+/* The header-extension ids signalling offers on every receiving connection. One mapping for
+ * all sections, as BUNDLE requires (RFC 8285). */
+#define RECV_EXT_MID  4
+#define RECV_EXT_TWCC 5
+
+enum op_kind {
+    OP_CREATE_ROOM,
+    OP_CREATE_SEND,
+    OP_CREATE_RECV,
+    OP_PRODUCE,
+    OP_CONSUME,
+    OP_STATS,
+    OP_OTHER, /* nothing to do with the answer but log a refusal */
+};
+
+struct conf_stats_req {
+    conf_stats_cb cb; /* NULL once cancelled */
+    void *arg;
+};
+
+struct op {
+    struct conf_hub *hub;
+    enum op_kind kind;
+    uint64_t uid; /* the room (OP_CREATE_ROOM) or the connection */
+    size_t index; /* OP_PRODUCE: the offer's section; OP_CONSUME: the slot */
+    char room_id[STORE_ID_MAX + 1];
+    const char *what;             /* for logs */
+    struct conf_stats_req *stats; /* OP_STATS: owned; freed with the op */
+};
+
+static void on_answer(void *arg, int status, const Sfu__Envelope *resp);
+
+static int call(struct conf_hub *h, Sfu__Envelope *env, enum op_kind kind, uint64_t uid,
+                size_t index, const char *room_id, const char *what)
+{
+    if (h->stopping)
+        return -ECANCELED;
+    if (!h->p.link)
+        return -ENOTCONN;
+    struct op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return -ENOMEM;
+    o->hub = h;
+    o->kind = kind;
+    o->uid = uid;
+    o->index = index;
+    o->what = what;
+    snprintf(o->room_id, sizeof(o->room_id), "%s", room_id);
+    int rc = sfu_link_call(h->p.link, env, on_answer, o);
+    if (rc < 0)
+        free(o);
+    return rc;
+}
+
+static const char *sfu_error(const Sfu__Envelope *resp)
+{
+    if (resp && resp->body_case == SFU__ENVELOPE__BODY_ERROR && resp->error->reason)
+        return resp->error->reason;
+    return "no answer";
+}
+
+static void close_transport(struct conf_hub *h, const char *room_id, uint64_t tid)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CloseTransportRequest req = SFU__CLOSE_TRANSPORT_REQUEST__INIT;
+    req.room_id = (char *)room_id;
+    req.transport_id = tid;
+    env.body_case = SFU__ENVELOPE__BODY_CLOSE_TRANSPORT;
+    env.close_transport = &req;
+    call(h, &env, OP_OTHER, 0, 0, room_id, "close transport");
+}
+
+/* The browser cannot go on without the SFU: it is told, and closed so that it reconnects. */
+static void member_fail(struct conf_conn *c, const char *what)
+{
+    conf__send_error(c, "unavailable", "the media server is not available; retrying", -1);
+    log_warn(TAG, "%s failed: the participant's connection is closed so that it rejoins", what);
+    c->hub->p.ops->close(c->handle);
+    c->closing = true;
+}
+
+/* --- the room ------------------------------------------------------------------------------- */
+
+void conf__room_sfu_create(struct conf_room *r)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CreateRoomRequest req = SFU__CREATE_ROOM_REQUEST__INIT;
+    req.room_id = r->room_id;
+    env.body_case = SFU__ENVELOPE__BODY_CREATE_ROOM;
+    env.create_room = &req;
+    r->sfu = CONF_SFU_CREATING;
+    if (call(r->hub, &env, OP_CREATE_ROOM, r->uid, 0, r->room_id, "create room") < 0) {
+        r->sfu = CONF_SFU_NONE;
+        struct list *pos, *tmp;
+        list_for_each_safe(pos, tmp, &r->members)
+        {
+            member_fail(list_entry(pos, struct conf_conn, member_node), "create room");
+        }
+    }
+}
+
+void conf__room_sfu_close(struct conf_room *r)
+{
+    if (r->sfu == CONF_SFU_NONE)
+        return;
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CloseRoomRequest req = SFU__CLOSE_ROOM_REQUEST__INIT;
+    req.room_id = r->room_id;
+    env.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
+    env.close_room = &req;
+    call(r->hub, &env, OP_OTHER, 0, 0, r->room_id, "close room");
+    r->sfu = CONF_SFU_NONE;
+}
+
+static void room_created(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+{
+    struct conf_room *r = conf__room_find(h, o->uid);
+    bool ok = status == 0 && (resp->body_case == SFU__ENVELOPE__BODY_OK ||
+                              (resp->body_case == SFU__ENVELOPE__BODY_ERROR &&
+                               resp->error->code == SFU__ERROR_CODE__ERROR_CODE_EXISTS));
+    if (!r) {
+        if (ok) { /* everyone left while it was being made */
+            Sfu__Envelope env = SFU__ENVELOPE__INIT;
+            Sfu__CloseRoomRequest req = SFU__CLOSE_ROOM_REQUEST__INIT;
+            req.room_id = o->room_id;
+            env.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
+            env.close_room = &req;
+            call(h, &env, OP_OTHER, 0, 0, o->room_id, "close room");
+        }
+        return;
+    }
+    struct list *pos, *tmp;
+    if (!ok) {
+        log_warn(TAG, "create room: %s", sfu_error(resp));
+        r->sfu = CONF_SFU_NONE;
+        list_for_each_safe(pos, tmp, &r->members)
+        {
+            member_fail(list_entry(pos, struct conf_conn, member_node), "create room");
+        }
+        return;
+    }
+    r->sfu = CONF_SFU_READY;
+    list_for_each_safe(pos, tmp, &r->members)
+    {
+        conf__member_setup(list_entry(pos, struct conf_conn, member_node));
+    }
+}
+
+/* --- transports ----------------------------------------------------------------------------- */
+
+void conf__member_setup(struct conf_conn *c)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CreateTransportRequest req = SFU__CREATE_TRANSPORT_REQUEST__INIT;
+    req.room_id = c->room->room_id;
+    env.body_case = SFU__ENVELOPE__BODY_CREATE_TRANSPORT;
+    env.create_transport = &req;
+    c->setup_pending = 2;
+    if (call(c->hub, &env, OP_CREATE_SEND, c->uid, 0, c->room->room_id, "create transport") < 0 ||
+        call(c->hub, &env, OP_CREATE_RECV, c->uid, 0, c->room->room_id, "create transport") < 0)
+        member_fail(c, "create transport");
+}
+
+static int tinfo_fill(struct conf_tinfo *t, const Sfu__CreateTransportResponse *resp)
+{
+    struct sdp_transport v;
+    if (sdp_transport_from_pb(&v, resp) < 0)
+        return -EINVAL;
+    memset(t, 0, sizeof(*t));
+    t->id = resp->transport_id;
+    snprintf(t->ufrag, sizeof(t->ufrag), "%s", v.ufrag);
+    snprintf(t->pwd, sizeof(t->pwd), "%s", v.pwd);
+    snprintf(t->fingerprint, sizeof(t->fingerprint), "%s", v.fingerprint);
+    for (size_t i = 0; i < v.n_cands; i++) {
+        snprintf(t->cands[i].foundation, sizeof(t->cands[i].foundation), "%s",
+                 v.cands[i].foundation);
+        t->cands[i].priority = v.cands[i].priority;
+        snprintf(t->cands[i].ip, sizeof(t->cands[i].ip), "%s", v.cands[i].ip);
+        t->cands[i].port = v.cands[i].port;
+    }
+    t->n_cands = v.n_cands;
+    return 0;
+}
+
+static void tinfo_view(const struct conf_tinfo *t, struct sdp_transport *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->ufrag = t->ufrag;
+    v->pwd = t->pwd;
+    v->fingerprint = t->fingerprint;
+    for (size_t i = 0; i < t->n_cands; i++) {
+        v->cands[i].foundation = t->cands[i].foundation;
+        v->cands[i].priority = t->cands[i].priority;
+        v->cands[i].ip = t->cands[i].ip;
+        v->cands[i].port = t->cands[i].port;
+    }
+    v->n_cands = t->n_cands;
+}
+
+static void transport_created(struct conf_hub *h, struct op *o, int status,
+                              const Sfu__Envelope *resp)
+{
+    struct conf_conn *c = conf__conn_find(h, o->uid);
+    bool ok = status == 0 && resp->body_case == SFU__ENVELOPE__BODY_TRANSPORT_CREATED;
+    if (!c || !c->room || c->closing) {
+        if (ok)
+            close_transport(h, o->room_id, resp->transport_created->transport_id);
+        return;
+    }
+    struct conf_tinfo *t = o->kind == OP_CREATE_SEND ? &c->send_t : &c->recv_t;
+    if (!ok || tinfo_fill(t, resp->transport_created) < 0) {
+        log_warn(TAG, "create transport: %s", sfu_error(resp));
+        if (ok)
+            close_transport(h, o->room_id, resp->transport_created->transport_id);
+        member_fail(c, "create transport");
+        return;
+    }
+    if (--c->setup_pending == 0)
+        conf__member_ready(c);
+}
+
+static void connect_transport(struct conf_conn *c, struct conf_tinfo *t, const char *fingerprint)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__ConnectTransportRequest req = SFU__CONNECT_TRANSPORT_REQUEST__INIT;
+    Sfu__DtlsFingerprint fp = SFU__DTLS_FINGERPRINT__INIT;
+    fp.algorithm = "sha-256";
+    fp.value = (char *)fingerprint;
+    req.room_id = c->room->room_id;
+    req.transport_id = t->id;
+    req.fingerprint = &fp;
+    env.body_case = SFU__ENVELOPE__BODY_CONNECT_TRANSPORT;
+    env.connect_transport = &req;
+    if (call(c->hub, &env, OP_OTHER, c->uid, 0, c->room->room_id, "connect transport") == 0)
+        t->connected = true;
+}
+
+void conf__member_teardown(struct conf_conn *c)
+{
+    struct conf_room *r = c->room;
+    /* Closing a transport closes its producers and consumers on the SFU; the others' slots
+     * that carried this participant are freed here at once rather than on the SFU's events. */
+    if (r->sfu == CONF_SFU_READY) {
+        if (c->send_t.id)
+            close_transport(c->hub, r->room_id, c->send_t.id);
+        if (c->recv_t.id)
+            close_transport(c->hub, r->room_id, c->recv_t.id);
+    }
+    c->send_t.id = c->recv_t.id = 0;
+    c->n_prod = 0;
+    struct list *pos;
+    list_for_each(pos, &r->members)
+    {
+        struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
+        bool changed = false;
+        for (size_t i = 0; o != c && i < o->n_slots; i++) {
+            if (strcmp(o->slots[i].from, c->id) == 0 && o->slots[i].consumer_id) {
+                o->slots[i].consumer_id = 0;
+                o->slots[i].from[0] = '\0';
+                o->recv_media[i].publish = false;
+                changed = true;
+            }
+        }
+        if (changed)
+            conf__renegotiate(o);
+    }
+}
+
+/* --- the receiving connection --------------------------------------------------------------- */
+
+void conf__renegotiate(struct conf_conn *c)
+{
+    if (!c->room || c->closing || !c->recv_t.id || c->n_slots == 0)
+        return;
+    if (c->offer_out || c->consume_pending > 0) {
+        c->dirty = true;
+        return;
+    }
+    struct sdp_transport t;
+    char *text = NULL;
+    tinfo_view(&c->recv_t, &t);
+    if (sdp_offer_build(c->recv_media, c->n_slots, &t, c->recv_version + 1, &text) < 0) {
+        log_error(TAG, "building a receiving offer failed");
+        return;
+    }
+    c->recv_version++;
+    c->offer_out = true;
+    c->dirty = false;
+    json_t *streams = json_array();
+    for (size_t i = 0; i < c->n_slots; i++) {
+        if (!c->recv_media[i].publish)
+            continue;
+        json_array_append_new(streams, json_pack("{s:s, s:s, s:s}", "mid", c->recv_media[i].mid,
+                                                 "participant", c->slots[i].from, "kind",
+                                                 c->recv_media[i].media));
+    }
+    conf__send(c, json_pack("{s:s, s:s, s:s, s:I, s:o}", "type", "offer", "pc", "recv", "sdp", text,
+                            "version", (json_int_t)c->recv_version, "streams", streams));
+    free(text);
+}
+
+/* What the subscriber is offered for codec: the publisher's own codec and payload types (a
+ * browser receives what another browser sends), and signalling's extension ids. */
+struct consume_view {
+    Sfu__ConsumeRequest req;
+    Sfu__Codec codec;
+    Sfu__Codec *codecs[1];
+    char *fb[SDP_MAX_FB];
+    Sfu__HeaderExtension ext[2];
+    Sfu__HeaderExtension *exts[2];
+};
+
+static void consume_view_fill(struct consume_view *v, const struct sdp_codec *c, const char *mid)
+{
+    sfu__consume_request__init(&v->req);
+    sfu__codec__init(&v->codec);
+    v->codec.name = (char *)c->name;
+    v->codec.payload_type = c->pt;
+    v->codec.clock_rate = c->clock_rate;
+    v->codec.channels = c->channels;
+    v->codec.fmtp = (char *)c->fmtp;
+    v->codec.rtx_payload_type = c->rtx_pt;
+    for (size_t i = 0; i < c->n_rtcp_fb; i++)
+        v->fb[i] = (char *)c->rtcp_fb[i];
+    v->codec.n_rtcp_fb = c->n_rtcp_fb;
+    v->codec.rtcp_fb = v->fb;
+    v->codecs[0] = &v->codec;
+    for (int i = 0; i < 2; i++) {
+        sfu__header_extension__init(&v->ext[i]);
+        v->exts[i] = &v->ext[i];
+    }
+    v->ext[0].id = RECV_EXT_MID;
+    v->ext[0].uri = URI_MID;
+    v->ext[1].id = RECV_EXT_TWCC;
+    v->ext[1].uri = URI_TWCC;
+    v->req.mid = (char *)mid;
+    v->req.n_codecs = 1;
+    v->req.codecs = v->codecs;
+    v->req.n_header_extensions = 2;
+    v->req.header_extensions = v->exts;
+}
+
+/* A slot for kind: a free one of that kind, else a new one. -ENOSPC when the receiving
+ * connection is full. */
+static int slot_take(struct conf_conn *c, Sfu__MediaKind kind)
+{
+    for (size_t i = 0; i < c->n_slots; i++) {
+        if (!c->slots[i].consumer_id && !c->slots[i].pending && c->recv_media[i].kind == kind)
+            return (int)i;
+    }
+    if (c->n_slots == SDP_MAX_MEDIA)
+        return -ENOSPC;
+    size_t i = c->n_slots++;
+    memset(&c->recv_media[i], 0, sizeof(c->recv_media[i]));
+    memset(&c->slots[i], 0, sizeof(c->slots[i]));
+    c->recv_media[i].kind = kind;
+    snprintf(c->recv_media[i].mid, sizeof(c->recv_media[i].mid), "r%zu", i);
+    return (int)i;
+}
+
+/* sub starts receiving pub's producer p. */
+static void consume(struct conf_conn *sub, const struct conf_conn *pub,
+                    const struct conf_producer *p)
+{
+    for (size_t i = 0; i < sub->n_slots; i++) {
+        if (sub->slots[i].producer_id == p->id &&
+            (sub->slots[i].consumer_id || sub->slots[i].pending))
+            return; /* already receiving it */
+    }
+    int i = slot_take(sub, p->media.kind);
+    if (i < 0) {
+        log_warn(TAG, "a receiving connection is full (%d sections)", SDP_MAX_MEDIA);
+        return;
+    }
+    struct conf_slot *s = &sub->slots[i];
+    s->codec = p->media.codec;
+    s->producer_id = p->id;
+    snprintf(s->from, sizeof(s->from), "%s", pub->id);
+    struct consume_view v;
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    consume_view_fill(&v, &s->codec, sub->recv_media[i].mid);
+    v.req.room_id = sub->room->room_id;
+    v.req.transport_id = sub->recv_t.id;
+    v.req.producer_id = p->id;
+    env.body_case = SFU__ENVELOPE__BODY_CONSUME;
+    env.consume = &v.req;
+    if (call(sub->hub, &env, OP_CONSUME, sub->uid, (size_t)i, sub->room->room_id, "consume") < 0) {
+        s->from[0] = '\0';
+        s->producer_id = 0;
+        return;
+    }
+    s->pending = true;
+    sub->consume_pending++;
+}
+
+static void consumed(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+{
+    struct conf_conn *c = conf__conn_find(h, o->uid);
+    if (!c || !c->room)
+        return; /* its transport was closed, and the consumer with it */
+    struct conf_slot *s = &c->slots[o->index];
+    struct sdp_media *m = &c->recv_media[o->index];
+    s->pending = false;
+    c->consume_pending--;
+    if (status == 0 && resp->body_case == SFU__ENVELOPE__BODY_CONSUMED && s->from[0]) {
+        struct consume_view v;
+        char mid[SDP_MID_LEN];
+        snprintf(mid, sizeof(mid), "%s", m->mid);
+        consume_view_fill(&v, &s->codec, mid);
+        if (sdp_media_from_consumed(m, resp->consumed, &v.req, s->from) == 0) {
+            s->consumer_id = resp->consumed->consumer_id;
+        } else {
+            log_warn(TAG, "a consumer could not be offered");
+            snprintf(m->mid, sizeof(m->mid), "%s", mid);
+        }
+    } else {
+        log_warn(TAG, "consume: %s", sfu_error(resp));
+    }
+    if (!s->consumer_id) {
+        s->from[0] = '\0';
+        s->producer_id = 0;
+        m->publish = false;
+    }
+    if (c->consume_pending == 0)
+        conf__renegotiate(c);
+}
+
+void conf__media_admit(struct conf_conn *c)
+{
+    struct list *pos;
+    list_for_each(pos, &c->room->members)
+    {
+        struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
+        if (o == c || !o->admitted || !o->joined_sent || o->closing)
+            continue;
+        for (size_t k = 0; k < o->n_prod; k++)
+            consume(c, o, &o->prod[k]);
+        for (size_t k = 0; k < c->n_prod; k++)
+            consume(o, c, &c->prod[k]);
+        if (o->consume_pending == 0)
+            conf__renegotiate(o);
+    }
+    if (c->consume_pending == 0)
+        conf__renegotiate(c);
+}
+
+void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t version, int64_t re)
+{
+    if (!c->offer_out || version != c->recv_version) {
+        conf__send_error(c, "bad_message", "no receiving offer of that version is waiting", re);
+        return;
+    }
+    struct sdp_remote remote;
+    char err[256];
+    if (sdp_answer_check(sdp, len, c->recv_media, c->n_slots, &remote, err, sizeof(err)) < 0) {
+        conf__send_error(c, "bad_sdp", err, re);
+        return;
+    }
+    if (!c->recv_t.connected)
+        connect_transport(c, &c->recv_t, remote.fingerprint);
+    c->offer_out = false;
+    if (c->dirty)
+        conf__renegotiate(c);
+}
+
+/* --- the sending connection ----------------------------------------------------------------- */
+
+static void offer_done(struct conf_conn *c)
+{
+    struct sdp_transport t;
+    char *text = NULL;
+    int64_t re = c->offer_re;
+    if (c->produce_failed) {
+        conf__send_error(c, "bad_sdp", "the media server refused a track of this offer", re);
+    } else {
+        tinfo_view(&c->send_t, &t);
+        if (sdp_answer_build(c->offer, &t, &text) < 0) {
+            conf__send_error(c, "internal", "the answer could not be built", re);
+        } else {
+            conf__send(c,
+                       json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "send", "sdp", text));
+            free(text);
+        }
+    }
+    free(c->offer);
+    c->offer = NULL;
+    c->offer_re = -1;
+    if (c->admitted && c->n_prod > 0) {
+        struct list *pos;
+        list_for_each(pos, &c->room->members)
+        {
+            struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
+            if (o == c || !o->admitted || !o->joined_sent || o->closing)
+                continue;
+            for (size_t k = 0; k < c->n_prod; k++)
+                consume(o, c, &c->prod[k]);
+            if (o->consume_pending == 0)
+                conf__renegotiate(o);
+        }
+    }
+}
+
+static void produced(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+{
+    struct conf_conn *c = conf__conn_find(h, o->uid);
+    if (!c || !c->room || !c->offer)
+        return;
+    if (status == 0 && resp->body_case == SFU__ENVELOPE__BODY_PRODUCED &&
+        c->n_prod < CONF_MAX_PRODUCERS) {
+        struct conf_producer *p = &c->prod[c->n_prod++];
+        p->id = resp->produced->producer_id;
+        p->media = c->offer->media[o->index];
+    } else {
+        log_warn(TAG, "produce: %s", sfu_error(resp));
+        c->produce_failed++;
+    }
+    if (--c->produce_pending == 0)
+        offer_done(c);
+}
+
+static void close_producers(struct conf_conn *c)
+{
+    for (size_t i = 0; i < c->n_prod; i++) {
+        Sfu__Envelope env = SFU__ENVELOPE__INIT;
+        Sfu__CloseProducerRequest req = SFU__CLOSE_PRODUCER_REQUEST__INIT;
+        req.room_id = c->room->room_id;
+        req.producer_id = c->prod[i].id;
+        env.body_case = SFU__ENVELOPE__BODY_CLOSE_PRODUCER;
+        env.close_producer = &req;
+        call(c->hub, &env, OP_OTHER, c->uid, 0, c->room->room_id, "close producer");
+    }
+    c->n_prod = 0;
+}
+
+void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re)
+{
+    char err[256];
+    if (!c->joined_sent || c->offer) {
+        conf__send_error(c, "busy", "an offer is already being answered", re);
+        return;
+    }
+    struct sdp_publish *offer = malloc(sizeof(*offer));
+    if (!offer) {
+        conf__send_error(c, "internal", "out of memory", re);
+        return;
+    }
+    if (sdp_offer_parse(sdp, len, offer, err, sizeof(err)) < 0) {
+        conf__send_error(c, "bad_sdp", err, re);
+        free(offer);
+        return;
+    }
+    size_t n_pub = 0;
+    for (size_t i = 0; i < offer->n_media; i++)
+        n_pub += offer->media[i].publish;
+    if (n_pub > CONF_MAX_PRODUCERS) {
+        conf__send_error(c, "bad_sdp", "too many sending tracks", re);
+        free(offer);
+        return;
+    }
+    /* A new offer replaces the tracks: their producers are made anew (the SFU closes the old
+     * ones' consumers, and the others' receiving connections are renegotiated). */
+    if (c->n_prod > 0)
+        close_producers(c);
+    if (!c->send_t.connected)
+        connect_transport(c, &c->send_t, offer->fingerprint);
+    c->offer = offer;
+    c->offer_re = re;
+    c->produce_pending = 0;
+    c->produce_failed = 0;
+    for (size_t i = 0; i < offer->n_media; i++) {
+        struct sdp_media *m = &offer->media[i];
+        if (!m->publish)
+            continue;
+        struct sdp_rtp_view v;
+        Sfu__Envelope env = SFU__ENVELOPE__INIT;
+        Sfu__ProduceRequest req = SFU__PRODUCE_REQUEST__INIT;
+        sdp_rtp_view_fill(&v, m);
+        req.room_id = c->room->room_id;
+        req.transport_id = c->send_t.id;
+        req.kind = m->kind;
+        req.rtp = &v.rtp;
+        env.body_case = SFU__ENVELOPE__BODY_PRODUCE;
+        env.produce = &req;
+        if (call(c->hub, &env, OP_PRODUCE, c->uid, i, c->room->room_id, "produce") < 0)
+            c->produce_failed++;
+        else
+            c->produce_pending++;
+    }
+    if (c->produce_pending == 0)
+        offer_done(c);
+}
+
+/* --- answers and events --------------------------------------------------------------------- */
+
+static const Sfu__Counters *stats_of(const Sfu__StatsResponse *st, int list, uint64_t id)
+{
+    if (list == 0) {
+        for (size_t i = 0; i < st->n_transports; i++)
+            if (st->transports[i]->id == id)
+                return st->transports[i]->rx;
+    } else if (list == 1) {
+        for (size_t i = 0; i < st->n_transports; i++)
+            if (st->transports[i]->id == id)
+                return st->transports[i]->tx;
+    } else {
+        for (size_t i = 0; i < st->n_consumers; i++)
+            if (st->consumers[i]->id == id)
+                return st->consumers[i]->counters;
+    }
+    return NULL;
+}
+
+/* Per participant: packets the SFU received from them, and packets forwarded to them and from
+ * them (summed over the consumers on their receiving connection, and over the consumers of
+ * their producers on everyone else's). */
+static void stats_answered(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+{
+    struct conf_stats_req *req = o->stats;
+    struct conf_room *r = conf__room_find(h, o->uid);
+    if (!req->cb)
+        return;
+    if (status < 0 || resp->body_case != SFU__ENVELOPE__BODY_STATS || !r) {
+        req->cb(req->arg, status < 0 ? status : -ENOENT, NULL);
+        return;
+    }
+    const Sfu__StatsResponse *st = resp->stats;
+    json_t *list = json_array();
+    struct list *pos, *qpos;
+    list_for_each(pos, &r->members)
+    {
+        struct conf_conn *c = list_entry(pos, struct conf_conn, member_node);
+        uint64_t to = 0, from = 0;
+        for (size_t i = 0; i < c->n_slots; i++) {
+            const Sfu__Counters *k = stats_of(st, 2, c->slots[i].consumer_id);
+            to += k ? k->forwarded : 0;
+        }
+        list_for_each(qpos, &r->members)
+        {
+            struct conf_conn *q = list_entry(qpos, struct conf_conn, member_node);
+            for (size_t i = 0; q != c && i < q->n_slots; i++) {
+                const Sfu__Counters *k = stats_of(st, 2, q->slots[i].consumer_id);
+                if (k && strcmp(q->slots[i].from, c->id) == 0)
+                    from += k->forwarded;
+            }
+        }
+        const Sfu__Counters *rx = stats_of(st, 0, c->send_t.id);
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id", c->id,
+                                        "role", c->role, "label", c->label, "state",
+                                        c->admitted ? "admitted" : "waiting", "received_packets",
+                                        (json_int_t)(rx ? rx->packets : 0), "received_bytes",
+                                        (json_int_t)(rx ? rx->bytes : 0), "forwarded_to",
+                                        (json_int_t)to, "forwarded_from", (json_int_t)from));
+    }
+    json_t *j = json_pack("{s:s, s:o}", "id", r->consultation_id, "participants", list);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    req->cb(req->arg, text ? 0 : -ENOMEM, text);
+}
+
+struct conf_stats_req *conf_hub_stats(struct conf_hub *h, const char *consultation_id,
+                                      conf_stats_cb cb, void *arg)
+{
+    struct conf_room *r = NULL;
+    struct list *pos;
+    list_for_each(pos, &h->rooms)
+    {
+        struct conf_room *x = list_entry(pos, struct conf_room, node);
+        if (strcmp(x->consultation_id, consultation_id) == 0)
+            r = x;
+    }
+    if (!r || r->sfu != CONF_SFU_READY) {
+        cb(arg, -ENOENT, NULL);
+        return NULL;
+    }
+    struct conf_stats_req *req = calloc(1, sizeof(*req));
+    struct op *o = calloc(1, sizeof(*o));
+    if (!req || !o || !h->p.link || h->stopping) {
+        free(req);
+        free(o);
+        cb(arg, -ENOTCONN, NULL);
+        return NULL;
+    }
+    req->cb = cb;
+    req->arg = arg;
+    o->hub = h;
+    o->kind = OP_STATS;
+    o->uid = r->uid;
+    o->stats = req;
+    o->what = "stats";
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__GetStatsRequest gs = SFU__GET_STATS_REQUEST__INIT;
+    gs.room_id = r->room_id;
+    env.body_case = SFU__ENVELOPE__BODY_GET_STATS;
+    env.get_stats = &gs;
+    int rc = sfu_link_call(h->p.link, &env, on_answer, o);
+    if (rc < 0) {
+        free(req);
+        free(o);
+        cb(arg, rc, NULL);
+        return NULL;
+    }
+    return req;
+}
+
+void conf_stats_cancel(struct conf_stats_req *r)
+{
+    if (r)
+        r->cb = NULL;
+}
+
+static void on_answer(void *arg, int status, const Sfu__Envelope *resp)
+{
+    struct op *o = arg;
+    struct conf_hub *h = o->hub;
+    switch (o->kind) {
+    case OP_CREATE_ROOM:
+        room_created(h, o, status, resp);
+        break;
+    case OP_CREATE_SEND:
+    case OP_CREATE_RECV:
+        transport_created(h, o, status, resp);
+        break;
+    case OP_PRODUCE:
+        produced(h, o, status, resp);
+        break;
+    case OP_CONSUME:
+        consumed(h, o, status, resp);
+        break;
+    case OP_STATS:
+        stats_answered(h, o, status, resp);
+        free(o->stats);
+        break;
+    case OP_OTHER:
+        if (status == 0 && resp->body_case == SFU__ENVELOPE__BODY_ERROR &&
+            resp->error->code != SFU__ERROR_CODE__ERROR_CODE_NOT_FOUND)
+            log_warn(TAG, "%s: %s", o->what, sfu_error(resp));
+        break;
+    }
+    free(o);
+}
+
+static struct conf_conn *member_by_transport(struct conf_hub *h, const char *room_id, uint64_t tid,
+                                             bool *recv)
+{
+    struct list *pos, *mpos;
+    list_for_each(pos, &h->rooms)
+    {
+        struct conf_room *r = list_entry(pos, struct conf_room, node);
+        if (strcmp(r->room_id, room_id) != 0)
+            continue;
+        list_for_each(mpos, &r->members)
+        {
+            struct conf_conn *c = list_entry(mpos, struct conf_conn, member_node);
+            if (c->send_t.id == tid || c->recv_t.id == tid) {
+                *recv = c->recv_t.id == tid;
+                return c;
+            }
+        }
+    }
+    return NULL;
+}
+
+void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev)
+{
+    if (ev->body_case != SFU__ENVELOPE__BODY_TRANSPORT_STATE || !ev->transport_state->room_id)
+        return; /* consumers of a participant who left are freed when they leave */
+    const Sfu__TransportStateEvent *e = ev->transport_state;
+    bool recv = false;
+    struct conf_conn *c = member_by_transport(h, e->room_id, e->transport_id, &recv);
+    if (!c)
+        return;
+    const char *state = NULL;
+    switch (e->state) {
+    case SFU__TRANSPORT_STATE__TRANSPORT_STATE_CONNECTED:
+        state = "connected";
+        break;
+    case SFU__TRANSPORT_STATE__TRANSPORT_STATE_DISCONNECTED:
+        state = "disconnected";
+        break;
+    case SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED:
+        state = "failed";
+        break;
+    default:
+        return;
+    }
+    conf__send(c, json_pack("{s:s, s:s, s:s}", "type", "transport", "pc", recv ? "recv" : "send",
+                            "state", state));
+}
+
+json_t *conf__ice_servers(const struct conf_hub *h)
+{
+    (void)h; /* TURN comes with the restrictive-networks work; the SFU's host candidates serve */
+    return json_array();
+}
+
+/* --- the link to the SFU -------------------------------------------------------------------- */
+
+static bool room_listed(const Sfu__ListRoomsResponse *rooms, const char *room_id)
+{
+    for (size_t i = 0; i < rooms->n_rooms; i++) {
+        if (rooms->rooms[i]->room_id && strcmp(rooms->rooms[i]->room_id, room_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
+{
+    struct conf_hub *h = arg;
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__ClaimRoomsRequest req = SFU__CLAIM_ROOMS_REQUEST__INIT;
+    char **ids = calloc(rooms->n_rooms ? rooms->n_rooms : 1, sizeof(*ids));
+    struct list *pos, *tmp;
+    if (!ids)
+        return;
+    /* Rooms the SFU kept are taken back with their media untouched; rooms it lost (it
+     * restarted) are made anew when their browsers, closed here, join again. */
+    list_for_each_safe(pos, tmp, &h->rooms)
+    {
+        struct conf_room *r = list_entry(pos, struct conf_room, node);
+        if (r->sfu == CONF_SFU_READY && room_listed(rooms, r->room_id)) {
+            ids[req.n_room_ids++] = r->room_id;
+        } else if (r->sfu == CONF_SFU_READY) {
+            log_warn(TAG, "the SFU lost a room (it restarted): its browsers rejoin");
+            r->sfu = CONF_SFU_NONE;
+            conf__room_lost(r);
+        }
+    }
+    /* Rooms this process does not know (it restarted) are closed: their browsers rejoin, and
+     * rejoining makes them anew. */
+    for (size_t i = 0; i < rooms->n_rooms; i++) {
+        const Sfu__RoomInfo *ri = rooms->rooms[i];
+        bool known = false;
+        list_for_each(pos, &h->rooms)
+        {
+            if (strcmp(list_entry(pos, struct conf_room, node)->room_id, ri->room_id) == 0)
+                known = true;
+        }
+        if (!known && !ri->claimed) {
+            Sfu__Envelope cenv = SFU__ENVELOPE__INIT;
+            Sfu__CloseRoomRequest creq = SFU__CLOSE_ROOM_REQUEST__INIT;
+            creq.room_id = ri->room_id;
+            cenv.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
+            cenv.close_room = &creq;
+            call(h, &cenv, OP_OTHER, 0, 0, ri->room_id, "close room");
+        }
+    }
+    if (req.n_room_ids > 0) {
+        req.room_ids = ids;
+        env.body_case = SFU__ENVELOPE__BODY_CLAIM_ROOMS;
+        env.claim_rooms = &req;
+        call(h, &env, OP_OTHER, 0, 0, "", "claim rooms");
+        log_info(TAG, "SFU control connection up: %zu room(s) claimed", req.n_room_ids);
+    } else {
+        log_info(TAG, "SFU control connection up");
+    }
+    free(ids);
+}
+
+void conf_hub_sfu_down(void *arg, int reason)
+{
+    (void)arg;
+    log_warn(TAG, "SFU control connection lost (%d); media keeps flowing while it reconnects",
+             reason);
+}
+
+void conf_hub_sfu_event(void *arg, const Sfu__Envelope *ev)
+{
+    conf__media_event(arg, ev);
+}
