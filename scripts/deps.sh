@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
+  # the scripts: test summaries, the demo consultation, the API key
+  python3 curl openssl
   # the SFU and the simulated peer
   libuv1-dev libssl-dev libsrtp2-dev libnice-dev libglib2.0-dev
   libprotobuf-c-dev protobuf-c-compiler

@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 scripts/deps.sh
+# The browser tests' npm packages, exactly as locked (no browser download: they drive Debian's).
+if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+  echo "== npm ci (tests/e2e)"
+  (cd tests/e2e && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 setup() { # dir, meson args...
   local dir=$1; shift

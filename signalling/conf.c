@@ -375,6 +375,22 @@ static void on_host_action(struct conf_conn *c, const struct wsmsg *m, int64_t r
     }
 }
 
+/* A host asks someone's browser to mute its microphone; only the person can unmute. */
+static void on_mute(struct conf_conn *c, const struct wsmsg *m, int64_t re)
+{
+    if (!is_host(c)) {
+        conf__send_error(c, "forbidden", "only a host can mute someone else", re);
+        rl_log(c->hub, "refused a mute from a %s%s", c->role, "");
+        return;
+    }
+    struct conf_conn *t = member_find(c->room, m->participant);
+    if (!t || !t->joined_sent) {
+        conf__send_error(c, "not_found", "no such participant in this call", re);
+        return;
+    }
+    conf__send(t, json_pack("{s:s, s:s}", "type", "muted", "by", c->label));
+}
+
 /* --- chat, media state, leave --------------------------------------------------------------- */
 
 static void on_chat(struct conf_conn *c, const struct wsmsg *m, int64_t re)
@@ -475,6 +491,9 @@ void conf_conn_message(struct conf_conn *c, const char *data, size_t len)
         case WSMSG_DENY:
         case WSMSG_REMOVE:
             on_host_action(c, &m, re);
+            break;
+        case WSMSG_MUTE:
+            on_mute(c, &m, re);
             break;
         case WSMSG_MEDIA:
             on_media(c, &m);

@@ -588,7 +588,12 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             return -1;
         }
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        log_debug(TAG, "a browser closed its WebSocket (code %u)",
+                  len >= 2 ? (unsigned)((uint8_t *)in)[0] << 8 | ((uint8_t *)in)[1] : 0u);
+        return 0;
     case LWS_CALLBACK_CLOSED:
+        log_debug(TAG, "WebSocket closed");
         if (pss && pss->conn) {
             conf_conn_closed(pss->conn);
             pss->conn = NULL;

@@ -63,10 +63,11 @@ static const struct type_spec {
     [WSMSG_CHAT] = {"chat", BIT(M_TEXT)},
     [WSMSG_LEAVE] = {"leave", 0},
     [WSMSG_PING] = {"ping", 0},
+    [WSMSG_MUTE] = {"mute", BIT(M_PARTICIPANT)},
 };
 
 #define TYPE_FIRST WSMSG_JOIN
-#define TYPE_LAST  WSMSG_PING
+#define TYPE_LAST  WSMSG_MUTE
 
 static int fail(int rc, char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -23,6 +23,7 @@ enum wsmsg_type {
     WSMSG_CHAT,
     WSMSG_LEAVE,
     WSMSG_PING,
+    WSMSG_MUTE, /* host only: asks a participant to mute their microphone */
 };
 
 enum wsmsg_pc { WSMSG_PC_SEND = 1, WSMSG_PC_RECV };

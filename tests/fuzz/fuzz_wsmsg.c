@@ -85,7 +85,7 @@ static void check_chat(const char *s, size_t len)
 
 static void check_accepted(const struct wsmsg *m, size_t size)
 {
-    check(m->type >= WSMSG_JOIN && m->type <= WSMSG_PING);
+    check(m->type >= WSMSG_JOIN && m->type <= WSMSG_MUTE);
     check(m->json != NULL);
     check(!m->has_id || (m->id >= 0 && m->id <= ID_MAX));
     check(m->has_id || m->id == 0);
@@ -93,7 +93,8 @@ static void check_accepted(const struct wsmsg *m, size_t size)
     check(!m->token == (m->type != WSMSG_JOIN));
     check(!m->sdp == (m->type != WSMSG_OFFER && m->type != WSMSG_ANSWER));
     check(!m->participant ==
-          (m->type != WSMSG_ADMIT && m->type != WSMSG_DENY && m->type != WSMSG_REMOVE));
+          (m->type != WSMSG_ADMIT && m->type != WSMSG_DENY && m->type != WSMSG_REMOVE &&
+           m->type != WSMSG_MUTE));
     check(!m->text == (m->type != WSMSG_CHAT));
     check((m->version != 0) == (m->type == WSMSG_ANSWER));
     check(m->type == WSMSG_MEDIA || (!m->audio && !m->video));

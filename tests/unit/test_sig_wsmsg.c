@@ -221,11 +221,11 @@ static int test_wsmsg_candidate(void)
 
 static int test_wsmsg_participant(void)
 {
-    static const char *const names[] = {"admit", "deny", "remove"};
-    static const enum wsmsg_type want[] = {WSMSG_ADMIT, WSMSG_DENY, WSMSG_REMOVE};
+    static const char *const names[] = {"admit", "deny", "remove", "mute"};
+    static const enum wsmsg_type want[] = {WSMSG_ADMIT, WSMSG_DENY, WSMSG_REMOVE, WSMSG_MUTE};
     struct wsmsg m;
     char s[256];
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         snprintf(s, sizeof(s), "{\"type\":\"%s\",\"participant\":\"p_01-Az\",\"id\":%zu}", names[i],
                  i);
         CHECK_EQ(parse(s, &m), 0);
@@ -716,7 +716,7 @@ static int test_wsmsg_mutations(void)
         char err[256];
         int rc = wsmsg_parse(buf, len, &m, err, sizeof(err));
         if (rc == 0) {
-            CHECK(m.type >= WSMSG_JOIN && m.type <= WSMSG_PING && m.json);
+            CHECK(m.type >= WSMSG_JOIN && m.type <= WSMSG_MUTE && m.json);
             ok++;
         } else {
             CHECK(rc == -EBADMSG || rc == -EINVAL || rc == -ENOENT);
