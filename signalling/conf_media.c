@@ -780,10 +780,42 @@ static struct conf_conn *member_by_transport(struct conf_hub *h, const char *roo
     return NULL;
 }
 
+/* The SFU closed a consumer (its producer went: a new sending offer replaced the tracks): its
+ * slot is freed for reuse and the subscriber's connection renegotiated. Consumers of someone
+ * who left were freed when they left, so their ids are found nowhere. */
+static void consumer_closed(struct conf_hub *h, const Sfu__ConsumerClosedEvent *e)
+{
+    struct list *pos, *mpos;
+    list_for_each(pos, &h->rooms)
+    {
+        struct conf_room *r = list_entry(pos, struct conf_room, node);
+        if (strcmp(r->room_id, e->room_id) != 0)
+            continue;
+        list_for_each(mpos, &r->members)
+        {
+            struct conf_conn *c = list_entry(mpos, struct conf_conn, member_node);
+            for (size_t i = 0; i < c->n_slots; i++) {
+                if (c->slots[i].consumer_id != e->consumer_id)
+                    continue;
+                c->slots[i].consumer_id = 0;
+                c->slots[i].producer_id = 0;
+                c->slots[i].from[0] = '\0';
+                c->recv_media[i].publish = false;
+                conf__renegotiate(c);
+                return;
+            }
+        }
+    }
+}
+
 void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev)
 {
+    if (ev->body_case == SFU__ENVELOPE__BODY_CONSUMER_CLOSED && ev->consumer_closed->room_id) {
+        consumer_closed(h, ev->consumer_closed);
+        return;
+    }
     if (ev->body_case != SFU__ENVELOPE__BODY_TRANSPORT_STATE || !ev->transport_state->room_id)
-        return; /* consumers of a participant who left are freed when they leave */
+        return;
     const Sfu__TransportStateEvent *e = ev->transport_state;
     bool recv = false;
     struct conf_conn *c = member_by_transport(h, e->room_id, e->transport_id, &recv);

@@ -11,7 +11,9 @@
 #include "sfu.pb-c.h"
 
 #define SDP_TEXT_MAX  65536 /* longer input is refused before parsing */
-#define SDP_MAX_MEDIA 16
+/* m-sections of one connection: a receiving connection holds two (audio, video) per other
+ * person, and three with a screen share, so a group of 13 or an MDT of 12 fits. */
+#define SDP_MAX_MEDIA 48
 #define SDP_MAX_FB    8
 #define SDP_MAX_EXTS  16
 #define SDP_MAX_RIDS  4

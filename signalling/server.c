@@ -194,7 +194,9 @@ static int serve_join(struct lws *wsi, struct http_pss *pss, struct server *s, c
     struct link_info info;
     if (!had && session_new(sid) < 0)
         return respond_json_error(wsi, pss, 500, "internal", "no random numbers");
-    snprintf(cookie, sizeof(cookie), SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict%s", sid,
+    /* Lax, not Strict: a patient who opens the link again from the SMS app arrives by a
+     * cross-site navigation, and must present the session the link is bound to. */
+    snprintf(cookie, sizeof(cookie), SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax%s", sid,
              s->tls ? "; Secure" : "");
     const char *extra[] = {
         "set-cookie:", cookie, "cache-control:", "no-store", "content-security-policy:",
