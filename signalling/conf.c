@@ -177,7 +177,8 @@ static json_t *roster_entry(const struct conf_conn *m, const struct conf_conn *t
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:b}", "id", m->id, "role", m->role,
                      "label", m->label, "state", m->admitted ? "admitted" : "waiting", "audio",
-                     m->audio, "video", m->video, "since", (json_int_t)m->since, "self", m == to);
+                     m->audio, "video", m->video, "since", (json_int_t)m->since * 1000, "self",
+                     m == to);
 }
 
 /* Everyone admitted sees everyone admitted; hosts also see who waits; someone waiting sees
@@ -470,7 +471,10 @@ void conf_conn_message(struct conf_conn *c, const char *data, size_t len)
         return;
     }
     if (m.type == WSMSG_PING) {
-        conf__send(c, json_pack("{s:s}", "type", "pong"));
+        json_t *pong = json_pack("{s:s}", "type", "pong");
+        if (pong && re >= 0)
+            json_object_set_new(pong, "re", json_integer(re));
+        conf__send(c, pong);
     } else if (m.type == WSMSG_JOIN) {
         on_join(c, &m, re);
     } else if (!c->room) {

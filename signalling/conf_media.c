@@ -496,8 +496,10 @@ static void offer_done(struct conf_conn *c)
         if (sdp_answer_build(c->offer, &t, &text) < 0) {
             conf__send_error(c, "internal", "the answer could not be built", re);
         } else {
-            conf__send(c,
-                       json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "send", "sdp", text));
+            json_t *m = json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "send", "sdp", text);
+            if (m && re >= 0)
+                json_object_set_new(m, "re", json_integer(re));
+            conf__send(c, m);
             free(text);
         }
     }
