@@ -525,6 +525,7 @@ void conf_conn_closed(struct conf_conn *c)
     hmap_remove(&h->conns_by_uid, &c->by_uid);
     h->n_conns--;
     free(c->offer);
+    free(c->offered);
     free(c);
 }
 

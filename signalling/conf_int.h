@@ -15,8 +15,9 @@
 #include "sdp.h"
 #include "store.h"
 
-#define CONF_MAX_PRODUCERS 4 /* a browser's sending tracks: microphone, camera, and room to grow   \
-                              */
+#define CONF_MAX_PRODUCERS                                                                         \
+    4 /* a browser's sending tracks: microphone, camera, and room to grow                          \
+       */
 #define CONF_LABEL_MAX 32
 
 enum conf_room_sfu {
@@ -104,7 +105,11 @@ struct conf_conn {
     int consume_pending;
     unsigned recv_version;
     bool offer_out; /* a receiving offer awaits its answer */
-    bool dirty;     /* something changed while it was out: offer again after the answer */
+    /* What that offer said (owned, offered_n sections): slots change while it is out (someone
+     * else admitted, someone leaving), and the answer answers the offer, not the slots. */
+    struct sdp_media *offered;
+    size_t offered_n;
+    bool dirty; /* something changed while it was out: offer again after the answer */
 };
 
 struct conf_hub {

@@ -297,11 +297,18 @@ void conf__renegotiate(struct conf_conn *c)
     }
     struct sdp_transport t;
     char *text = NULL;
+    struct sdp_media *offered = malloc(c->n_slots * sizeof(*offered));
     tinfo_view(&c->recv_t, &t);
-    if (sdp_offer_build(c->recv_media, c->n_slots, &t, c->recv_version + 1, &text) < 0) {
+    if (!offered ||
+        sdp_offer_build(c->recv_media, c->n_slots, &t, c->recv_version + 1, &text) < 0) {
         log_error(TAG, "building a receiving offer failed");
+        free(offered);
         return;
     }
+    memcpy(offered, c->recv_media, c->n_slots * sizeof(*offered));
+    free(c->offered);
+    c->offered = offered;
+    c->offered_n = c->n_slots;
     c->recv_version++;
     c->offer_out = true;
     c->dirty = false;
@@ -471,13 +478,16 @@ void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t 
     }
     struct sdp_remote remote;
     char err[256];
-    if (sdp_answer_check(sdp, len, c->recv_media, c->n_slots, &remote, err, sizeof(err)) < 0) {
-        conf__send_error(c, "bad_sdp", err, re);
-        return;
-    }
-    if (!c->recv_t.connected)
-        connect_transport(c, &c->recv_t, remote.fingerprint);
+    int rc = sdp_answer_check(sdp, len, c->offered, c->offered_n, &remote, err, sizeof(err));
+    /* Either way this offer is settled: a bad answer must not stop the next offer. */
     c->offer_out = false;
+    free(c->offered);
+    c->offered = NULL;
+    c->offered_n = 0;
+    if (rc < 0)
+        conf__send_error(c, "bad_sdp", err, re);
+    else if (!c->recv_t.connected)
+        connect_transport(c, &c->recv_t, remote.fingerprint);
     if (c->dirty)
         conf__renegotiate(c);
 }
