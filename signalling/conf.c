@@ -41,8 +41,13 @@ void conf__send(struct conf_conn *c, json_t *msg)
         return;
     if (!c->closing) {
         char *text = json_dumps(msg, JSON_COMPACT);
-        if (!text || c->hub->p.ops->send(c->handle, text, strlen(text)) < 0)
-            c->closing = true; /* the server closes a connection it cannot queue for */
+        int rc = text ? c->hub->p.ops->send(c->handle, text, strlen(text)) : -ENOMEM;
+        if (rc == -ENOBUFS) {
+            c->closing = true; /* the server is already cutting it off */
+        } else if (rc < 0) {
+            c->closing = true; /* a message lost: the browser must rejoin to be in step */
+            c->hub->p.ops->close(c->handle);
+        }
         free(text);
     }
     json_decref(msg);
@@ -163,9 +168,14 @@ static bool is_host(const struct conf_conn *c)
     return strcmp(c->role, "host") == 0;
 }
 
-static void audit(struct conf_conn *c, const char *action, const char *detail)
+/* Writes who (c's role, and the participant ids: opaque link ids, never names) did what to
+ * whom (target, or c itself when NULL), with an optional note. */
+static void audit(struct conf_conn *c, const char *action, const char *target, const char *note)
 {
     struct conf_hub *h = c->hub;
+    char detail[STORE_DETAIL_MAX + 1];
+    snprintf(detail, sizeof(detail), "participant=%s%s%s%s%s", target ? target : c->id,
+             target ? " by=" : "", target ? c->id : "", note ? " " : "", note ? note : "");
     if (store_audit(h->p.store, conf__now(h), c->room->consultation_id, c->role, action, detail) <
         0)
         log_error(TAG, "audit %s: %s", action, store_errmsg(h->p.store));
@@ -239,14 +249,32 @@ static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
         conf__send_error(c, "already_joined", "this connection has already joined", re);
         return;
     }
+    if (!c->session[0]) {
+        /* No gpsfu_sid cookie came with the socket: the browser blocks cookies, or the page
+         * was not opened from its link. A link cannot be bound to nothing. */
+        conf__send_error(c, "no_session",
+                         "This browser did not keep the cookie the service needs. Allow cookies "
+                         "for this site, then open your link again.",
+                         re);
+        return;
+    }
     int rc = link_use(h->p.token_secret, h->p.token_secret_len, h->p.store, m->token,
                       strlen(m->token), c->session, now, &info);
     if (rc < 0) {
         struct link_error e = link_error_of(rc);
         rl_log(h, "join refused: %s%s", e.code, "");
         conf__send_error(c, e.code, e.message, re);
-        send_ended(c, e.code);
+        if (e.status != 500) /* the link itself is refused; a fault of ours may pass */
+            send_ended(c, e.code);
         return;
+    }
+    if (!c->recv_media) {
+        c->recv_media = calloc(SDP_MAX_MEDIA, sizeof(*c->recv_media));
+        c->slots = calloc(SDP_MAX_MEDIA, sizeof(*c->slots));
+        if (!c->recv_media || !c->slots) {
+            conf__send_error(c, "internal", "out of memory", re);
+            return;
+        }
     }
     const char *pid = info.claims.jti;
     struct store_participant part;
@@ -291,7 +319,7 @@ static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
     c->audio = c->video = true;
     c->room = r;
     list_insert_tail(&r->members, &c->member_node);
-    audit(c, "join", c->admitted ? "state=admitted" : "state=waiting");
+    audit(c, "join", NULL, c->admitted ? "state=admitted" : "state=waiting");
 
     if (r->sfu == CONF_SFU_READY)
         conf__member_setup(c);
@@ -357,7 +385,7 @@ static void on_host_action(struct conf_conn *c, const struct wsmsg *m, int64_t r
         conf__send_error(c, "internal", "the participant could not be updated", re);
         return;
     }
-    audit(c, action, NULL);
+    audit(c, action, part.id, NULL);
 
     struct conf_conn *t = member_find(c->room, part.id);
     if (!t)
@@ -365,6 +393,10 @@ static void on_host_action(struct conf_conn *c, const struct wsmsg *m, int64_t r
     if (m->type == WSMSG_ADMIT) {
         t->admitted = true;
         t->since = now;
+        /* One still setting up is told and given media by conf__member_ready, which sees the
+         * admission: its receiving transport does not exist yet. */
+        if (!t->joined_sent)
+            return;
         conf__send(t, json_pack("{s:s, s:s}", "type", "state", "state", "admitted"));
         conf__roster_broadcast(c->room);
         conf__media_admit(t);
@@ -427,7 +459,7 @@ static void on_leave(struct conf_conn *c)
     struct conf_hub *h = c->hub;
     if (store_participant_set_state(h->p.store, c->id, "left", conf__now(h)) < 0)
         log_error(TAG, "leave: %s", store_errmsg(h->p.store));
-    audit(c, "leave", NULL);
+    audit(c, "leave", NULL, NULL);
     member_detach(c);
     send_ended(c, "left");
 }
@@ -450,8 +482,39 @@ struct conf_conn *conf_conn_open(struct conf_hub *h, void *handle, const char *s
     return c;
 }
 
+/* At most RATE messages a second on average, BURST at once (a join brings a few ICE candidates,
+ * an offer and a media state in a moment). */
+#define RATE  20.0
+#define BURST 60.0
+
+static bool rate_ok(struct conf_conn *c)
+{
+    uint64_t now = clock_mono_ms();
+    if (c->tokens_ms == 0)
+        c->tokens = BURST;
+    else
+        c->tokens += (double)(now - c->tokens_ms) * RATE / 1000.0;
+    if (c->tokens > BURST)
+        c->tokens = BURST;
+    c->tokens_ms = now;
+    if (c->tokens < 1.0)
+        return false;
+    c->tokens -= 1.0;
+    return true;
+}
+
+bool conf_conn_joined(const struct conf_conn *c)
+{
+    return c->room != NULL && c->joined_sent;
+}
+
 void conf_conn_refuse(struct conf_conn *c, const char *code, const char *message)
 {
+    if (!rate_ok(c)) {
+        conf__send_error(c, "too_many", "too many messages: the connection is closed", -1);
+        conn_close(c);
+        return;
+    }
     rl_log(c->hub, "refused a browser message: %s%s", code, "");
     conf__send_error(c, code, message, -1);
 }
@@ -462,6 +525,12 @@ void conf_conn_message(struct conf_conn *c, const char *data, size_t len)
     char err[160];
     if (c->closing)
         return;
+    if (!rate_ok(c)) {
+        rl_log(c->hub, "a browser sent messages too fast: closed%s%s", "", "");
+        conf__send_error(c, "too_many", "too many messages: the connection is closed", -1);
+        conn_close(c);
+        return;
+    }
     int rc = wsmsg_parse(data, len, &m, err, sizeof(err));
     int64_t re = m.has_id ? m.id : -1;
     if (rc < 0) {
@@ -521,11 +590,15 @@ void conf_conn_closed(struct conf_conn *c)
         return;
     struct conf_hub *h = c->hub;
     c->closing = true; /* nothing more may be sent on it */
+    if (c->room && !h->stopping)
+        audit(c, "disconnect", NULL, NULL); /* a closed tab; a reload joins again */
     member_detach(c);
     hmap_remove(&h->conns_by_uid, &c->by_uid);
     h->n_conns--;
     free(c->offer);
     free(c->offered);
+    free(c->recv_media);
+    free(c->slots);
     free(c);
 }
 

@@ -6,6 +6,7 @@
 #ifndef SIG_CONF_H
 #define SIG_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,8 @@ void conf_hub_free(struct conf_hub *h);
 struct conf_conn *conf_conn_open(struct conf_hub *h, void *handle, const char *session);
 /* One complete text message from the browser (len bytes, borrowed). */
 void conf_conn_message(struct conf_conn *c, const char *data, size_t len);
+/* Whether the browser has joined (its timeouts are then those of a live call). */
+bool conf_conn_joined(const struct conf_conn *c);
 /* A message the server refused before parsing (over WSMSG_MAX, or binary): answered with the
  * error code given ("too_large", "bad_message"). */
 void conf_conn_refuse(struct conf_conn *c, const char *code, const char *message);

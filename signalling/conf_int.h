@@ -37,6 +37,7 @@ struct conf_room {
     char kind[STORE_WORD_MAX + 1];
     char message[STORE_MESSAGE_MAX + 1];
     enum conf_room_sfu sfu;
+    bool claiming;       /* in a ClaimRooms not answered yet */
     struct list members; /* struct conf_conn.member_node, joined browsers */
 };
 
@@ -78,6 +79,10 @@ struct conf_conn {
     void *handle;         /* borrowed: the server's connection */
     char session[STORE_ID_MAX + 1];
     bool closing; /* close asked of the server: send nothing more */
+    /* A token bucket on the browser's messages: a page in a loop must not flood the others
+     * (every change fans out to everyone in the room). */
+    double tokens;
+    uint64_t tokens_ms;
 
     /* Joined: */
     struct conf_room *room; /* borrowed; NULL before join and after leaving */
@@ -99,8 +104,9 @@ struct conf_conn {
     int produce_pending;
     int produce_failed;
 
-    struct sdp_media recv_media[SDP_MAX_MEDIA]; /* contiguous, as sdp_offer_build wants */
-    struct conf_slot slots[SDP_MAX_MEDIA];
+    /* Owned, SDP_MAX_MEDIA each, made at join (a socket that never joins costs little). */
+    struct sdp_media *recv_media; /* contiguous, as sdp_offer_build wants */
+    struct conf_slot *slots;
     size_t n_slots;
     int consume_pending;
     unsigned recv_version;
@@ -149,6 +155,10 @@ void conf__media_admit(struct conf_conn *c);
 /* Offers c's receiving connection anew (now, or after the outstanding answer or consumes). */
 void conf__renegotiate(struct conf_conn *c);
 void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev);
+/* After the control link came back: closes on the SFU what no participant holds any more
+ * (closes sent while the link was down were lost), forgets what the SFU no longer has, and
+ * makes the consumers that are missing. */
+void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri);
 json_t *conf__ice_servers(const struct conf_hub *h);
 
 #endif

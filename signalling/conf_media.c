@@ -29,6 +29,8 @@ enum op_kind {
     OP_PRODUCE,
     OP_CONSUME,
     OP_STATS,
+    OP_CONNECT, /* index: 0 sending, 1 receiving transport */
+    OP_CLAIM,
     OP_OTHER, /* nothing to do with the answer but log a refusal */
 };
 
@@ -137,17 +139,8 @@ static void room_created(struct conf_hub *h, struct op *o, int status, const Sfu
     bool ok = status == 0 && (resp->body_case == SFU__ENVELOPE__BODY_OK ||
                               (resp->body_case == SFU__ENVELOPE__BODY_ERROR &&
                                resp->error->code == SFU__ERROR_CODE__ERROR_CODE_EXISTS));
-    if (!r) {
-        if (ok) { /* everyone left while it was being made */
-            Sfu__Envelope env = SFU__ENVELOPE__INIT;
-            Sfu__CloseRoomRequest req = SFU__CLOSE_ROOM_REQUEST__INIT;
-            req.room_id = o->room_id;
-            env.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
-            env.close_room = &req;
-            call(h, &env, OP_OTHER, 0, 0, o->room_id, "close room");
-        }
-        return;
-    }
+    if (!r)
+        return; /* everyone left meanwhile, and the room's CloseRoom went after this request */
     struct list *pos, *tmp;
     if (!ok) {
         log_warn(TAG, "create room: %s", sfu_error(resp));
@@ -250,8 +243,20 @@ static void connect_transport(struct conf_conn *c, struct conf_tinfo *t, const c
     req.fingerprint = &fp;
     env.body_case = SFU__ENVELOPE__BODY_CONNECT_TRANSPORT;
     env.connect_transport = &req;
-    if (call(c->hub, &env, OP_OTHER, c->uid, 0, c->room->room_id, "connect transport") == 0)
+    if (call(c->hub, &env, OP_CONNECT, c->uid, t == &c->recv_t, c->room->room_id,
+             "connect transport") == 0)
         t->connected = true;
+}
+
+/* A refused fingerprint leaves the transport to be connected by the next answer or offer. */
+static void connected(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+{
+    if (status == 0 && resp->body_case == SFU__ENVELOPE__BODY_OK)
+        return;
+    log_warn(TAG, "connect transport: %s", sfu_error(resp));
+    struct conf_conn *c = conf__conn_find(h, o->uid);
+    if (c && c->room)
+        (o->index ? &c->recv_t : &c->send_t)->connected = false;
 }
 
 void conf__member_teardown(struct conf_conn *c)
@@ -380,6 +385,8 @@ static int slot_take(struct conf_conn *c, Sfu__MediaKind kind)
     memset(&c->recv_media[i], 0, sizeof(c->recv_media[i]));
     memset(&c->slots[i], 0, sizeof(c->slots[i]));
     c->recv_media[i].kind = kind;
+    snprintf(c->recv_media[i].media, sizeof(c->recv_media[i].media), "%s",
+             kind == SFU__MEDIA_KIND__MEDIA_KIND_AUDIO ? "audio" : "video");
     snprintf(c->recv_media[i].mid, sizeof(c->recv_media[i].mid), "r%zu", i);
     return (int)i;
 }
@@ -400,6 +407,9 @@ static void consume(struct conf_conn *sub, const struct conf_conn *pub,
     }
     struct conf_slot *s = &sub->slots[i];
     s->codec = p->media.codec;
+    /* An inactive section still names a codec: if this consume fails, the slot is offered
+     * inactive and must be well formed. */
+    sub->recv_media[i].codec = p->media.codec;
     s->producer_id = p->id;
     snprintf(s->from, sizeof(s->from), "%s", pub->id);
     struct consume_view v;
@@ -436,7 +446,18 @@ static void consumed(struct conf_hub *h, struct op *o, int status, const Sfu__En
         if (sdp_media_from_consumed(m, resp->consumed, &v.req, s->from) == 0) {
             s->consumer_id = resp->consumed->consumer_id;
         } else {
-            log_warn(TAG, "a consumer could not be offered");
+            log_warn(TAG, "a consumer could not be offered: closed");
+            Sfu__Envelope env = SFU__ENVELOPE__INIT;
+            Sfu__CloseConsumerRequest req = SFU__CLOSE_CONSUMER_REQUEST__INIT;
+            req.room_id = c->room->room_id;
+            req.consumer_id = resp->consumed->consumer_id;
+            env.body_case = SFU__ENVELOPE__BODY_CLOSE_CONSUMER;
+            env.close_consumer = &req;
+            call(h, &env, OP_OTHER, 0, 0, c->room->room_id, "close consumer");
+            m->kind = resp->consumed->kind;
+            m->codec = s->codec;
+            snprintf(m->media, sizeof(m->media), "%s",
+                     m->kind == SFU__MEDIA_KIND__MEDIA_KIND_AUDIO ? "audio" : "video");
             snprintf(m->mid, sizeof(m->mid), "%s", mid);
         }
     } else {
@@ -454,6 +475,8 @@ static void consumed(struct conf_hub *h, struct op *o, int status, const Sfu__En
 void conf__media_admit(struct conf_conn *c)
 {
     struct list *pos;
+    if (!c->recv_t.id || !c->joined_sent)
+        return; /* conf__member_ready admits it when its transports exist */
     list_for_each(pos, &c->room->members)
     {
         struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
@@ -494,6 +517,20 @@ void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t 
 
 /* --- the sending connection ----------------------------------------------------------------- */
 
+static void close_producers(struct conf_conn *c)
+{
+    for (size_t i = 0; i < c->n_prod; i++) {
+        Sfu__Envelope env = SFU__ENVELOPE__INIT;
+        Sfu__CloseProducerRequest req = SFU__CLOSE_PRODUCER_REQUEST__INIT;
+        req.room_id = c->room->room_id;
+        req.producer_id = c->prod[i].id;
+        env.body_case = SFU__ENVELOPE__BODY_CLOSE_PRODUCER;
+        env.close_producer = &req;
+        call(c->hub, &env, OP_OTHER, c->uid, 0, c->room->room_id, "close producer");
+    }
+    c->n_prod = 0;
+}
+
 static void offer_done(struct conf_conn *c)
 {
     struct sdp_transport t;
@@ -501,6 +538,7 @@ static void offer_done(struct conf_conn *c)
     int64_t re = c->offer_re;
     if (c->produce_failed) {
         conf__send_error(c, "bad_sdp", "the media server refused a track of this offer", re);
+        close_producers(c); /* nobody is to wait on tracks that will never flow */
     } else {
         tinfo_view(&c->send_t, &t);
         if (sdp_answer_build(c->offer, &t, &text) < 0) {
@@ -549,20 +587,6 @@ static void produced(struct conf_hub *h, struct op *o, int status, const Sfu__En
         offer_done(c);
 }
 
-static void close_producers(struct conf_conn *c)
-{
-    for (size_t i = 0; i < c->n_prod; i++) {
-        Sfu__Envelope env = SFU__ENVELOPE__INIT;
-        Sfu__CloseProducerRequest req = SFU__CLOSE_PRODUCER_REQUEST__INIT;
-        req.room_id = c->room->room_id;
-        req.producer_id = c->prod[i].id;
-        env.body_case = SFU__ENVELOPE__BODY_CLOSE_PRODUCER;
-        env.close_producer = &req;
-        call(c->hub, &env, OP_OTHER, c->uid, 0, c->room->room_id, "close producer");
-    }
-    c->n_prod = 0;
-}
-
 void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re)
 {
     char err[256];
@@ -583,8 +607,10 @@ void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re
     size_t n_pub = 0;
     for (size_t i = 0; i < offer->n_media; i++)
         n_pub += offer->media[i].publish;
-    if (n_pub > CONF_MAX_PRODUCERS) {
-        conf__send_error(c, "bad_sdp", "too many sending tracks", re);
+    if (n_pub == 0 || n_pub > CONF_MAX_PRODUCERS) {
+        conf__send_error(c, "bad_sdp",
+                         n_pub ? "too many sending tracks" : "no sending audio or video section",
+                         re);
         free(offer);
         return;
     }
@@ -622,6 +648,116 @@ void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re
 }
 
 /* --- answers and events --------------------------------------------------------------------- */
+
+/* ClaimRooms is all or nothing: refused, none of the rooms is ours, and their browsers rejoin
+ * (the rooms close on the SFU when their grace ends). */
+static void claimed(struct conf_hub *h, int status, const Sfu__Envelope *resp)
+{
+    bool ok = status == 0 && resp->body_case == SFU__ENVELOPE__BODY_OK;
+    struct list *pos, *tmp;
+    if (!ok)
+        log_warn(TAG, "claim rooms: %s: their browsers rejoin", sfu_error(resp));
+    list_for_each_safe(pos, tmp, &h->rooms)
+    {
+        struct conf_room *r = list_entry(pos, struct conf_room, node);
+        if (!r->claiming)
+            continue;
+        r->claiming = false;
+        if (!ok) {
+            r->sfu = CONF_SFU_NONE;
+            conf__room_lost(r);
+        }
+    }
+}
+
+static bool id_in(uint64_t id, const uint64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+static void close_consumer(struct conf_hub *h, const char *room_id, uint64_t id)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CloseConsumerRequest req = SFU__CLOSE_CONSUMER_REQUEST__INIT;
+    req.room_id = (char *)room_id;
+    req.consumer_id = id;
+    env.body_case = SFU__ENVELOPE__BODY_CLOSE_CONSUMER;
+    env.close_consumer = &req;
+    call(h, &env, OP_OTHER, 0, 0, room_id, "close consumer");
+}
+
+void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
+{
+    struct conf_hub *h = r->hub;
+    struct list *pos;
+    size_t nt = 0, nc = 0, n = 0;
+    list_for_each(pos, &r->members) n++;
+    uint64_t *tids = calloc(2 * n + 1, sizeof(*tids));
+    uint64_t *cids = calloc(n * SDP_MAX_MEDIA + 1, sizeof(*cids));
+    if (!tids || !cids) {
+        free(tids);
+        free(cids);
+        return;
+    }
+    /* What the participants hold, and what the SFU lost of it. */
+    list_for_each(pos, &r->members)
+    {
+        struct conf_conn *c = list_entry(pos, struct conf_conn, member_node);
+        tids[nt++] = c->send_t.id;
+        tids[nt++] = c->recv_t.id;
+        size_t kept = 0;
+        for (size_t k = 0; k < c->n_prod; k++) {
+            bool listed = false;
+            for (size_t j = 0; j < ri->n_producers; j++)
+                listed |= ri->producers[j]->id == c->prod[k].id;
+            if (listed)
+                c->prod[kept++] = c->prod[k];
+        }
+        c->n_prod = kept;
+        bool changed = false;
+        for (size_t i = 0; i < c->n_slots; i++) {
+            struct conf_slot *s = &c->slots[i];
+            if (!s->consumer_id)
+                continue;
+            bool listed = false;
+            for (size_t j = 0; j < ri->n_consumers; j++)
+                listed |= ri->consumers[j]->id == s->consumer_id;
+            if (listed) {
+                cids[nc++] = s->consumer_id;
+                continue;
+            }
+            s->consumer_id = s->producer_id = 0;
+            s->from[0] = '\0';
+            c->recv_media[i].publish = false;
+            changed = true;
+        }
+        if (changed)
+            conf__renegotiate(c);
+    }
+    /* What nobody holds: closes lost while the link was down (someone removed, gone, or
+     * replaced), and answers lost with it. Closing a transport closes its consumers. */
+    for (size_t j = 0; j < ri->n_transports; j++) {
+        if (!id_in(ri->transports[j]->id, tids, nt))
+            close_transport(h, r->room_id, ri->transports[j]->id);
+    }
+    for (size_t j = 0; j < ri->n_consumers; j++) {
+        const Sfu__ConsumerInfo *ci = ri->consumers[j];
+        if (!id_in(ci->id, cids, nc) && id_in(ci->transport_id, tids, nt))
+            close_consumer(h, r->room_id, ci->id);
+    }
+    free(tids);
+    free(cids);
+    /* Consumes lost with the link are made again (what is already received is skipped). */
+    list_for_each(pos, &r->members)
+    {
+        struct conf_conn *c = list_entry(pos, struct conf_conn, member_node);
+        if (c->admitted && c->joined_sent && !c->closing)
+            conf__media_admit(c);
+    }
+}
 
 static const Sfu__Counters *stats_of(const Sfu__StatsResponse *st, int list, uint64_t id)
 {
@@ -758,6 +894,12 @@ static void on_answer(void *arg, int status, const Sfu__Envelope *resp)
     case OP_CONSUME:
         consumed(h, o, status, resp);
         break;
+    case OP_CONNECT:
+        connected(h, o, status, resp);
+        break;
+    case OP_CLAIM:
+        claimed(h, status, resp);
+        break;
     case OP_STATS:
         stats_answered(h, o, status, resp);
         free(o->stats);
@@ -859,13 +1001,13 @@ json_t *conf__ice_servers(const struct conf_hub *h)
 
 /* --- the link to the SFU -------------------------------------------------------------------- */
 
-static bool room_listed(const Sfu__ListRoomsResponse *rooms, const char *room_id)
+static const Sfu__RoomInfo *room_listed(const Sfu__ListRoomsResponse *rooms, const char *room_id)
 {
     for (size_t i = 0; i < rooms->n_rooms; i++) {
         if (rooms->rooms[i]->room_id && strcmp(rooms->rooms[i]->room_id, room_id) == 0)
-            return true;
+            return rooms->rooms[i];
     }
-    return false;
+    return NULL;
 }
 
 void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
@@ -877,19 +1019,41 @@ void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
     struct list *pos, *tmp;
     if (!ids)
         return;
-    /* Rooms the SFU kept are taken back with their media untouched; rooms it lost (it
-     * restarted) are made anew when their browsers, closed here, join again. */
+    /* Rooms the SFU kept for us are taken back with their media untouched; rooms it lost (it
+     * restarted) or that another control connection holds are made anew when their browsers,
+     * closed here, join again. */
     list_for_each_safe(pos, tmp, &h->rooms)
     {
         struct conf_room *r = list_entry(pos, struct conf_room, node);
-        if (r->sfu == CONF_SFU_READY && room_listed(rooms, r->room_id)) {
+        const Sfu__RoomInfo *ri = room_listed(rooms, r->room_id);
+        if (r->sfu != CONF_SFU_READY)
+            continue;
+        if (ri && !ri->claimed) {
             ids[req.n_room_ids++] = r->room_id;
-        } else if (r->sfu == CONF_SFU_READY) {
-            log_warn(TAG, "the SFU lost a room (it restarted): its browsers rejoin");
+            r->claiming = true;
+        } else {
+            log_warn(TAG, "the SFU %s a room: its browsers rejoin",
+                     ri ? "gave another connection" : "lost (it restarted)");
             r->sfu = CONF_SFU_NONE;
             conf__room_lost(r);
         }
     }
+    if (req.n_room_ids > 0) {
+        req.room_ids = ids;
+        env.body_case = SFU__ENVELOPE__BODY_CLAIM_ROOMS;
+        env.claim_rooms = &req;
+        call(h, &env, OP_CLAIM, 0, 0, "", "claim rooms");
+        log_info(TAG, "SFU control connection up: %zu room(s) claimed", req.n_room_ids);
+        list_for_each(pos, &h->rooms)
+        {
+            struct conf_room *r = list_entry(pos, struct conf_room, node);
+            if (r->claiming)
+                conf__room_reconcile(r, room_listed(rooms, r->room_id));
+        }
+    } else {
+        log_info(TAG, "SFU control connection up");
+    }
+    free(ids);
     /* Rooms this process does not know (it restarted) are closed: their browsers rejoin, and
      * rejoining makes them anew. */
     for (size_t i = 0; i < rooms->n_rooms; i++) {
@@ -909,16 +1073,6 @@ void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
             call(h, &cenv, OP_OTHER, 0, 0, ri->room_id, "close room");
         }
     }
-    if (req.n_room_ids > 0) {
-        req.room_ids = ids;
-        env.body_case = SFU__ENVELOPE__BODY_CLAIM_ROOMS;
-        env.claim_rooms = &req;
-        call(h, &env, OP_OTHER, 0, 0, "", "claim rooms");
-        log_info(TAG, "SFU control connection up: %zu room(s) claimed", req.n_room_ids);
-    } else {
-        log_info(TAG, "SFU control connection up");
-    }
-    free(ids);
 }
 
 void conf_hub_sfu_down(void *arg, int reason)

@@ -54,16 +54,22 @@ static int token_secret_make(struct sig_config *cfg, char *err, size_t err_len)
     for (size_t i = 0; i < sizeof(raw); i++)
         snprintf(hex + 2 * i, 3, "%02x", raw[i]);
     OPENSSL_cleanse(raw, sizeof(raw));
-    int fd = open(cfg->token_secret_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 || write(fd, hex, 64) != 64 || fsync(fd) < 0) {
+    /* Written whole to a temporary file, then renamed: a crash midway leaves no short secret
+     * for the next start to trust. */
+    char tmp[SIG_CONFIG_PATH_MAX + 16];
+    snprintf(tmp, sizeof(tmp), "%s.new", cfg->token_secret_file);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, hex, 64) == 64 && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) < 0)
+        ok = false;
+    if (!ok || rename(tmp, cfg->token_secret_file) < 0) {
         snprintf(err, err_len, "token-secret-file %s: cannot create: %s", cfg->token_secret_file,
                  strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        unlink(tmp);
         OPENSSL_cleanse(hex, sizeof(hex));
         return -EIO;
     }
-    close(fd);
     memcpy(cfg->token_secret, hex, 64);
     cfg->token_secret_len = 64;
     OPENSSL_cleanse(hex, sizeof(hex));
@@ -83,8 +89,7 @@ static void on_signal(uv_signal_t *h, int signum)
     /* The hub stops asking the SFU for anything first, so that closing the browsers' sockets
      * does not close their media. */
     conf_hub_stop(a->hub);
-    server_free(a->server);
-    a->server = NULL;
+    server_stop(a->server);
     sfu_link_free(a->link);
     a->link = NULL;
 }
@@ -209,7 +214,7 @@ int main(int argc, char **argv)
     /* After a signal these are gone already; after an error they close here the same way. */
     if (a.hub)
         conf_hub_stop(a.hub);
-    server_free(a.server);
+    server_stop(a.server);
     sfu_link_free(a.link);
     if (a.loop_ready) {
         if (!uv_is_closing((uv_handle_t *)&a.sigint) && a.sigint.loop) {
@@ -219,6 +224,7 @@ int main(int argc, char **argv)
         uv_run(&a.loop, UV_RUN_DEFAULT); /* until every handle's close callback has run */
         uv_loop_close(&a.loop);
     }
+    server_free(a.server);
     conf_hub_free(a.hub);
     store_close(a.store);
     sig_config_wipe(&a.cfg);

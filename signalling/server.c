@@ -27,12 +27,14 @@
 
 #define TAG "http"
 
-#define SESSION_COOKIE "gpsfu_sid"
-#define SESSION_HEX    32                 /* 128 random bits */
-#define WS_QUEUE_MAX   (4u * 1024 * 1024) /* bytes queued for one browser before it is cut off */
-#define PAGE_MAX       (256u * 1024)      /* join.html and index.html, read at start */
-#define PATH_MAX_LEN   512
-#define SUBPROTOCOL    "gpsfu-v1"
+#define SESSION_COOKIE    "gpsfu_sid"
+#define SESSION_HEX       32                 /* 128 random bits */
+#define WS_QUEUE_MAX      (4u * 1024 * 1024) /* bytes queued for one browser before it is cut off */
+#define PAGE_MAX          (256u * 1024)      /* join.html and index.html, read at start */
+#define PATH_MAX_LEN      512
+#define WS_JOIN_TIMEOUT_S 30 /* from opening a WebSocket to joining */
+#define WS_IDLE_TIMEOUT_S 60 /* between messages once joined */
+#define SUBPROTOCOL       "gpsfu-v1"
 
 /* The web client's pages: only this origin's scripts and styles, and WebSockets back to it. */
 #define PAGE_CSP                                                                                   \
@@ -61,6 +63,7 @@ struct http_pss {
     char *body; /* owned: the request body as it arrives */
     size_t body_len;
     bool body_too_large;
+    bool routed;  /* answered already: a body sent with a GET or DELETE is ignored */
     uint8_t *out; /* owned: LWS_PRE bytes of headroom, then the response body */
     size_t out_len;
     /* A response that waits for the SFU (consultation stats). */
@@ -156,23 +159,18 @@ static bool wants_html(struct lws *wsi)
     return strstr(accept, "text/html") != NULL;
 }
 
-/* The session id from the gpsfu_sid cookie, when well formed. */
+/* The session id from the gpsfu_sid cookie, when well formed. lws finds the cookie however
+ * long the Cookie header is (a practice's domain may carry a few KiB of others). */
 static bool session_get(struct lws *wsi, char out[SESSION_HEX + 1])
 {
-    char cookie[1024];
-    hdr_get(wsi, WSI_TOKEN_HTTP_COOKIE, cookie, sizeof(cookie));
-    for (char *p = cookie; (p = strstr(p, SESSION_COOKIE "=")) != NULL; p++) {
-        if (p != cookie && p[-1] != ' ' && p[-1] != ';')
-            continue;
-        const char *v = p + strlen(SESSION_COOKIE "=");
-        size_t n = strspn(v, "0123456789abcdef");
-        if (n == SESSION_HEX && (v[n] == '\0' || v[n] == ';')) {
-            memcpy(out, v, SESSION_HEX);
-            out[SESSION_HEX] = '\0';
-            return true;
-        }
-    }
-    return false;
+    char v[SESSION_HEX + 2];
+    size_t n = sizeof(v);
+    if (lws_http_cookie_get(wsi, SESSION_COOKIE, v, &n) != 0 || n != SESSION_HEX ||
+        strspn(v, "0123456789abcdef") != SESSION_HEX)
+        return false;
+    memcpy(out, v, SESSION_HEX);
+    out[SESSION_HEX] = '\0';
+    return true;
 }
 
 static int session_new(char out[SESSION_HEX + 1])
@@ -351,6 +349,9 @@ static bool is_stats_path(const char *path)
 static int route(struct lws *wsi, struct http_pss *pss, struct server *s)
 {
     const char *path = pss->path;
+    if (pss->routed)
+        return 0;
+    pss->routed = true;
     if (is_stats_path(path))
         return serve_stats(wsi, pss, s);
     if (api_path_is_api(path))
@@ -397,7 +398,10 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
     struct http_pss *pss = user;
     struct server *s = server_of(wsi);
     switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return 1; /* a WebSocket must name our subprotocol (and so pass its origin check) */
     case LWS_CALLBACK_HTTP:
+        pss->routed = false;
         snprintf(pss->path, sizeof(pss->path), "%s", (const char *)in);
         snprintf(pss->method, sizeof(pss->method), "%s", method_of(wsi));
         if (strcmp(pss->method, "POST") == 0 || strcmp(pss->method, "PUT") == 0 ||
@@ -419,8 +423,15 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
             b[pss->body_len] = '\0';
         }
         return 0;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return route(wsi, pss, s);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+        int rc = route(wsi, pss, s);
+        /* Nothing of a request outlives it on a kept-alive connection. */
+        free(pss->body);
+        pss->body = NULL;
+        pss->body_len = 0;
+        pss->body_too_large = false;
+        return rc;
+    }
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (pss->stats_done)
             return stats_respond(wsi, pss) < 0 ? -1 : 0;
@@ -454,13 +465,24 @@ static int http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
 
 /* --- WebSocket ------------------------------------------------------------------------------ */
 
+static void ws_queue_free(struct ws_pss *pss)
+{
+    while (!list_empty(&pss->out)) {
+        struct ws_out *o = list_entry(pss->out.next, struct ws_out, node);
+        list_remove(&o->node);
+        free(o);
+    }
+    pss->out_bytes = 0;
+}
+
 static int ws_send(void *handle, const char *text, size_t len)
 {
     struct ws_pss *pss = handle;
     if (pss->out_bytes + len > WS_QUEUE_MAX) {
+        /* It would never drain what is queued: drop it and the connection, now. */
         log_warn(TAG, "a browser stopped reading: its connection is closed");
-        pss->close_after = true;
-        lws_callback_on_writable(pss->wsi);
+        ws_queue_free(pss);
+        lws_set_timeout(pss->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         return -ENOBUFS;
     }
     struct ws_out *o = malloc(sizeof(*o) + LWS_PRE + len);
@@ -504,12 +526,7 @@ static bool origin_ok(struct lws *wsi, const struct server *s)
 
 static void ws_pss_release(struct ws_pss *pss)
 {
-    while (!list_empty(&pss->out)) {
-        struct ws_out *o = list_entry(pss->out.next, struct ws_out, node);
-        list_remove(&o->node);
-        free(o);
-    }
-    pss->out_bytes = 0;
+    ws_queue_free(pss);
     free(pss->rx);
     pss->rx = NULL;
 }
@@ -568,10 +585,16 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         pss->srv = s;
         list_init(&pss->out);
         pss->conn = conf_conn_open(s->p.hub, pss, session_get(wsi, sid) ? sid : "");
+        /* A socket must join soon; a joined one must keep talking (the client pings every
+         * 20 s), or it is a phone that went off the network and leaves a ghost. */
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, WS_JOIN_TIMEOUT_S);
         return pss->conn ? 0 : -1;
     case LWS_CALLBACK_RECEIVE:
-        if (pss->conn)
+        if (pss->conn) {
             ws_rx(pss, in, len);
+            if (conf_conn_joined(pss->conn))
+                lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, WS_IDLE_TIMEOUT_S);
+        }
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (!list_empty(&pss->out)) {
@@ -724,12 +747,20 @@ int server_port(const struct server *s)
     return s->vhost ? lws_get_vhost_listen_port(s->vhost) : -1;
 }
 
+void server_stop(struct server *s)
+{
+    if (s && s->ctx) {
+        lws_context_destroy(s->ctx);
+        s->ctx = NULL;
+        s->vhost = NULL;
+    }
+}
+
 void server_free(struct server *s)
 {
     if (!s)
         return;
-    if (s->ctx)
-        lws_context_destroy(s->ctx);
+    server_stop(s);
     free(s->join_page);
     free(s->index_page);
     free(s);

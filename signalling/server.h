@@ -39,7 +39,10 @@ int server_new(struct server **out, const struct server_params *p, char *err, si
 int server_port(const struct server *s);
 
 /* Closes every connection (each browser's conf connection with it) and the listener. The
- * loop must run afterwards until libwebsockets' handles have closed. Accepts NULL. */
+ * loop must run afterwards until libwebsockets' handles have closed, and only then may
+ * server_free release what the context borrowed (its mount and headers). Accepts NULL. */
+void server_stop(struct server *s);
+/* server_stop if not done, then frees s. Accepts NULL. */
 void server_free(struct server *s);
 
 #endif

@@ -73,6 +73,7 @@ const ERRORS = {
   not_found: 'That person is no longer in the consultation.',
   unavailable: 'The video service is not available at the moment. Please wait, or try again later.',
   bad_sdp: 'Your browser could not start the video. Try the latest version of Chrome, Safari, Firefox or Edge.',
+  no_session: 'Your browser is blocking cookies for this site, and the consultation needs one. Allow cookies for this site, then open your link again.',
 };
 
 export function errorText(code) {
