@@ -1,8 +1,11 @@
-// The SFU dies mid-call and comes back: signalling re-creates the room when it reconnects, and
-// the browsers rejoin by themselves (no click on either side); both decode video again.
+// When the media server or the link to it fails mid-call. The SFU dies and comes back:
+// signalling re-creates the room when it reconnects, and the browsers rejoin by themselves (no
+// click on either side). Only the control connection drops: the media goes on untouched and
+// signalling re-claims the room.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServers, createConsultation } from './lib/servers.mjs';
+import { execFileSync } from 'node:child_process';
+import { startServers, createConsultation, api } from './lib/servers.mjs';
 import { launchChromium, sleep } from './lib/browsers.mjs';
 
 test('SFU killed and restarted mid-call: both sides decode again without anyone acting', { timeout: 180000 }, async () => {
@@ -39,6 +42,58 @@ test('SFU killed and restarted mid-call: both sides decode again without anyone 
     await patient.expectMedia(30000);
     console.log(`# media back in both browsers ${Date.now() - back} ms after the SFU restarted (including 2 s of checking that it keeps flowing)`);
     assert.equal(await patient.visibleHeading(), 'Your video consultation', 'the patient did not have to wait again');
+  } catch (e) {
+    s.dumpLogs();
+    throw e;
+  } finally {
+    await chromium.close();
+    const codes = await s.stop();
+    assert.deepEqual(codes, { signalling: 0, sfu: 0 });
+  }
+});
+
+// Only the control connection drops (here cut by the kernel with ss -K): the SFU keeps the
+// room and its media, signalling reconnects and re-claims it, and nobody rejoins.
+test('control connection cut mid-call: media untouched, the room re-claimed, the call goes on', { timeout: 180000 }, async () => {
+  const port = 47000;
+  const s = await startServers({ controlTcp: port });
+  const chromium = await launchChromium();
+  try {
+    const c = await createConsultation(s, { kind: 'consultation', guests: 1 });
+    const host = await chromium.person('host');
+    const patient = await chromium.person('patient');
+    await host.goto(c.links.host);
+    await host.click('Join consultation');
+    await patient.goto(c.links.patient);
+    await patient.click('Join consultation');
+    await host.click('Admit Patient');
+    await host.expectMedia();
+    await patient.expectMedia();
+
+    const pcs = (p) => p.evaluate(() => window.__e2ePcs.length);
+    const made = { host: await pcs(host), patient: await pcs(patient) };
+    const claims = () => s.logs.join('').split('room(s) claimed').length - 1;
+    assert.equal(claims(), 0);
+    const cut = execFileSync('ss', ['-K', 'dst', '127.0.0.1', 'dport', '=', String(port)], { encoding: 'utf8' });
+    assert.match(cut, /ESTAB/, 'the control connection was cut');
+    const deadline = Date.now() + 15000;
+    while (claims() < 1) {
+      assert.ok(Date.now() < deadline, 'signalling re-claimed the room within 15 s');
+      await sleep(100);
+    }
+    // Media went on over the same connections: nobody rejoined.
+    await host.expectMedia();
+    await patient.expectMedia();
+    assert.deepEqual({ host: await pcs(host), patient: await pcs(patient) }, made, 'no peer connection was remade');
+    // The room is this connection's again: its counters can be read, and the call still works.
+    const st = await api(s, 'GET', `/api/v1/consultations/${c.id}/stats`);
+    assert.equal(st.status, 200, st.text);
+    const guest = await chromium.person('guest');
+    await guest.goto(c.links.guests[0]);
+    await guest.click('Join consultation');
+    await host.click('Admit Guest 1');
+    const g = await guest.expectMedia();
+    assert.ok(g.inbound >= 4, `the guest receives the host and the patient: ${JSON.stringify(g)}`);
   } catch (e) {
     s.dumpLogs();
     throw e;

@@ -40,7 +40,9 @@ function logTo(proc, name, sink) {
   proc.stderr.on('data', add);
 }
 
-// Options: port (HTTP), sfuPort (UDP base), sfuArgs, sigArgs.
+// Options: port (HTTP), sfuPort (UDP base), sfuArgs, sigArgs, controlTcp (a port: the control
+// connection goes over loopback TCP with a shared secret instead of the Unix socket, so that a
+// test can cut it with `ss -K`).
 export async function startServers(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gpsfu-e2e-'));
   chmodSync(dir, 0o700);
@@ -50,10 +52,19 @@ export async function startServers(opts = {}) {
   const sfuPort = opts.sfuPort || 41000;
   const logs = [];
   const s = { dir, key, base: `http://127.0.0.1:${port}`, logs, procs: {} };
+  const sfuControl = ['--control-unix', join(dir, 'sfu.sock')];
+  let sigControl = ['--sfu', `unix:${join(dir, 'sfu.sock')}`];
+  if (opts.controlTcp) {
+    const secret = join(dir, 'control.secret');
+    writeFileSync(secret, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+    sfuControl.push('--control-tcp-host', '127.0.0.1', '--control-tcp-port', String(opts.controlTcp),
+      '--control-secret-file', secret);
+    sigControl = ['--sfu', `tcp:127.0.0.1:${opts.controlTcp}`, '--sfu-secret-file', secret];
+  }
 
   s.startSfu = async () => {
     const sfu = spawn(join(buildDir, 'sfu/sfu'), ['--workers', '1', '--port-base', String(sfuPort),
-      '--control-unix', join(dir, 'sfu.sock'), ...(opts.sfuArgs || [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ...sfuControl, ...(opts.sfuArgs || [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     logTo(sfu, 'sfu', logs);
     await waitForLine(sfu, /SFU control socket/, 'the SFU');
     s.procs.sfu = sfu;
@@ -61,7 +72,7 @@ export async function startServers(opts = {}) {
   s.startSignalling = async () => {
     const sig = spawn(join(buildDir, 'signalling/signalling'), ['--data-dir', dir, '--tls', 'off',
       '--listen', `127.0.0.1:${port}`, '--api-key-file', join(dir, 'api-key'),
-      '--sfu', `unix:${join(dir, 'sfu.sock')}`, ...(opts.sigArgs || [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ...sigControl, ...(opts.sigArgs || [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     logTo(sig, 'signalling', logs);
     await waitForLine(sig, /signalling: listening on/, 'signalling');
     s.procs.signalling = sig;
