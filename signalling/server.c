@@ -187,20 +187,27 @@ static int session_new(char out[SESSION_HEX + 1])
  * the client is served; a refused link gets a page that says why, or JSON for a program. */
 static int serve_join(struct lws *wsi, struct http_pss *pss, struct server *s, const char *token)
 {
-    char sid[SESSION_HEX + 1], cookie[128];
+    char sid[SESSION_HEX + 1], cookie[192];
     bool had = session_get(wsi, sid);
     struct link_info info;
+    int64_t now = (int64_t)time(NULL);
     if (!had && session_new(sid) < 0)
         return respond_json_error(wsi, pss, 500, "internal", "no random numbers");
+    int rc = link_check(s->p.api->token_secret, s->p.api->token_secret_len, s->p.store, token,
+                        strlen(token), sid, now, &info);
     /* Lax, not Strict: a patient who opens the link again from the SMS app arrives by a
-     * cross-site navigation, and must present the session the link is bound to. */
+     * cross-site navigation, and must present the session the link is bound to. It lasts as
+     * long as the link, so that a patient who closed the browser after a first visit still gets
+     * in at the appointment. A refused link leaves a browser's cookie as it was. */
+    int64_t max_age = rc == 0 ? info.claims.exp + TOKEN_CLOCK_SKEW_S - now : 0;
     snprintf(cookie, sizeof(cookie), SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax%s", sid,
              s->tls ? "; Secure" : "");
+    if (max_age > 0)
+        snprintf(cookie + strlen(cookie), sizeof(cookie) - strlen(cookie), "; Max-Age=%lld",
+                 (long long)max_age);
     const char *extra[] = {
         "set-cookie:", cookie, "cache-control:", "no-store", "content-security-policy:",
         PAGE_CSP,      NULL};
-    int rc = link_check(s->p.api->token_secret, s->p.api->token_secret_len, s->p.store, token,
-                        strlen(token), sid, (int64_t)time(NULL), &info);
     if (rc < 0) {
         struct link_error e = link_error_of(rc);
         log_info(TAG, "join link refused: %s", e.code);
@@ -209,9 +216,13 @@ static int serve_join(struct lws *wsi, struct http_pss *pss, struct server *s, c
         char *page = link_error_page(&e);
         if (!page)
             return -1;
-        const char *eh[] = {
-            "set-cookie:",       cookie, "cache-control:", "no-store", "content-security-policy:",
-            LINK_ERROR_PAGE_CSP, NULL};
+        const char *eh[] = {"cache-control:",
+                            "no-store",
+                            "content-security-policy:",
+                            LINK_ERROR_PAGE_CSP,
+                            had ? NULL : "set-cookie:",
+                            cookie,
+                            NULL};
         int r = respond(wsi, pss, e.status, "text/html; charset=utf-8", page, strlen(page), eh);
         free(page);
         return r;

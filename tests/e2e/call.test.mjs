@@ -33,6 +33,12 @@ async function consultation(patientBrowser, tag) {
 
     await patient.goto(c.links.patient);
     await patient.screenshot(join(artifacts, `${tag}-join-page.png`));
+    if (patient.kind === 'chromium') {
+      // The session the link binds to outlives closing the browser, for as long as the link.
+      const sid = (await patient.page.context().cookies()).find((k) => k.name === 'gpsfu_sid');
+      assert.ok(sid && sid.httpOnly && sid.sameSite === 'Lax', `session cookie: ${JSON.stringify(sid)}`);
+      assert.ok(sid.expires > Date.now() / 1000 + 3600, 'the session cookie lasts as long as the link');
+    }
     await patient.click('Join consultation');
     await patient.waitForText('Please wait, the clinician will let you in soon');
     await patient.waitForText('Dr Example is running 5 minutes late.');
