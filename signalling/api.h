@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api_time.h" /* API_TIME_MAX and api_time_*, for callers that include only api.h */
 #include "config.h"
 #include "store.h"
 
@@ -18,8 +19,6 @@
 #define API_PEOPLE_MAX 20
 /* Room for a label from api_label, with its NUL. */
 #define API_LABEL_MAX 32
-/* Room for a time from api_time_format ("2026-12-01T09:30:00Z"), with its NUL. */
-#define API_TIME_MAX 32
 
 struct api_ctx {
     const struct sig_config *cfg; /* borrowed: api_keys, public_url, link_ttl_s */
@@ -78,16 +77,5 @@ void api_resp_free(struct api_resp *resp);
  * unknown role gives "Participant N". out gets at most cap bytes with the NUL (API_LABEL_MAX
  * always suffices). */
 void api_label(char *out, size_t cap, const char *role, int n);
-
-/* Parses an RFC 3339 date-time (len bytes, need not be NUL-terminated), such as
- * "2026-12-01T09:30:00Z" or "2026-12-01T10:30:00.250+01:00", into unix seconds (a fraction is
- * dropped; a leap second 60 counts as the next second, as unix time has none). 'T' and 'Z' may
- * be lower case; an offset of -00:00 is read as UTC. Returns 0, or -EINVAL for anything else
- * (a date that does not exist, a missing offset, years outside 0000..9999). */
-int api_time_parse(const char *s, size_t len, int64_t *out);
-
-/* Writes t as RFC 3339 UTC ("2026-12-01T09:30:00Z") into out. Times outside
- * 0..TOKEN_TIME_MAX are clamped to that range. */
-void api_time_format(int64_t t, char out[API_TIME_MAX]);
 
 #endif

@@ -129,6 +129,29 @@ struct conf_hub {
     struct log_ratelimit *rl; /* owned */
 };
 
+/* One SFU request in flight, found again by its answer (conf__on_sfu_answer). */
+enum conf_op_kind {
+    OP_CREATE_ROOM,
+    OP_CREATE_SEND,
+    OP_CREATE_RECV,
+    OP_PRODUCE,
+    OP_CONSUME,
+    OP_STATS,
+    OP_CONNECT, /* index: 0 sending, 1 receiving transport */
+    OP_CLAIM,
+    OP_OTHER, /* nothing to do with the answer but log a refusal */
+};
+
+struct conf_op {
+    struct conf_hub *hub;
+    enum conf_op_kind kind;
+    uint64_t uid; /* the room (OP_CREATE_ROOM) or the connection */
+    size_t index; /* OP_PRODUCE: the offer's section; OP_CONSUME: the slot */
+    char room_id[STORE_ID_MAX + 1];
+    const char *what;             /* for logs */
+    struct conf_stats_req *stats; /* OP_STATS: owned; freed with the op */
+};
+
 /* conf.c */
 int64_t conf__now(const struct conf_hub *h);
 /* Sends a JSON object to the browser (the reference is stolen). */
@@ -154,6 +177,21 @@ void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t 
 void conf__media_admit(struct conf_conn *c);
 /* Offers c's receiving connection anew (now, or after the outstanding answer or consumes). */
 void conf__renegotiate(struct conf_conn *c);
+/* Sends env to the SFU; its answer goes to the handler of kind with uid and index (the
+ * participant or room is found again by uid: it may be gone). Returns 0, -ECANCELED (the hub is
+ * stopping), -ENOTCONN (no link up) or -ENOMEM; no answer comes then. */
+int conf__call(struct conf_hub *h, Sfu__Envelope *env, enum conf_op_kind kind, uint64_t uid,
+               size_t index, const char *room_id, const char *what);
+void conf__on_sfu_answer(void *arg, int status, const Sfu__Envelope *resp);
+/* The SFU's reason in an Error answer, or "no answer". */
+const char *conf__sfu_error(const Sfu__Envelope *resp);
+void conf__close_transport(struct conf_hub *h, const char *room_id, uint64_t tid);
+
+/* conf_sfu.c */
+void conf__claimed(struct conf_hub *h, int status, const Sfu__Envelope *resp);
+/* Answers a stats request (o->stats, freed here). */
+void conf__stats_answered(struct conf_hub *h, struct conf_op *o, int status,
+                          const Sfu__Envelope *resp);
 void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev);
 /* After the control link came back: closes on the SFU what no participant holds any more
  * (closes sent while the link was down were lost), forgets what the SFU no longer has, and

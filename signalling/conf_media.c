@@ -1,8 +1,8 @@
 /* Live consultations, the media side: the SFU room of a consultation, each participant's two
  * transports, their producers from the sending offer, the consumers on the receiving
- * connection, the offers signalling makes there for the SFU, and the SFU's events. Every SFU
- * call is asynchronous; its answer finds its participant again by uid, since the browser may
- * have gone meanwhile. */
+ * connection and the offers signalling makes there for the SFU. Every SFU call is
+ * asynchronous; its answer finds its participant again by uid, since the browser may have gone
+ * meanwhile. The SFU's events, the link's ups and downs and statistics are conf_sfu.c. */
 #include "conf_int.h"
 
 #include <errno.h>
@@ -22,43 +22,14 @@
 #define RECV_EXT_MID  4
 #define RECV_EXT_TWCC 5
 
-enum op_kind {
-    OP_CREATE_ROOM,
-    OP_CREATE_SEND,
-    OP_CREATE_RECV,
-    OP_PRODUCE,
-    OP_CONSUME,
-    OP_STATS,
-    OP_CONNECT, /* index: 0 sending, 1 receiving transport */
-    OP_CLAIM,
-    OP_OTHER, /* nothing to do with the answer but log a refusal */
-};
-
-struct conf_stats_req {
-    conf_stats_cb cb; /* NULL once cancelled */
-    void *arg;
-};
-
-struct op {
-    struct conf_hub *hub;
-    enum op_kind kind;
-    uint64_t uid; /* the room (OP_CREATE_ROOM) or the connection */
-    size_t index; /* OP_PRODUCE: the offer's section; OP_CONSUME: the slot */
-    char room_id[STORE_ID_MAX + 1];
-    const char *what;             /* for logs */
-    struct conf_stats_req *stats; /* OP_STATS: owned; freed with the op */
-};
-
-static void on_answer(void *arg, int status, const Sfu__Envelope *resp);
-
-static int call(struct conf_hub *h, Sfu__Envelope *env, enum op_kind kind, uint64_t uid,
-                size_t index, const char *room_id, const char *what)
+int conf__call(struct conf_hub *h, Sfu__Envelope *env, enum conf_op_kind kind, uint64_t uid,
+               size_t index, const char *room_id, const char *what)
 {
     if (h->stopping)
         return -ECANCELED;
     if (!h->p.link)
         return -ENOTCONN;
-    struct op *o = calloc(1, sizeof(*o));
+    struct conf_op *o = calloc(1, sizeof(*o));
     if (!o)
         return -ENOMEM;
     o->hub = h;
@@ -67,20 +38,20 @@ static int call(struct conf_hub *h, Sfu__Envelope *env, enum op_kind kind, uint6
     o->index = index;
     o->what = what;
     snprintf(o->room_id, sizeof(o->room_id), "%s", room_id);
-    int rc = sfu_link_call(h->p.link, env, on_answer, o);
+    int rc = sfu_link_call(h->p.link, env, conf__on_sfu_answer, o);
     if (rc < 0)
         free(o);
     return rc;
 }
 
-static const char *sfu_error(const Sfu__Envelope *resp)
+const char *conf__sfu_error(const Sfu__Envelope *resp)
 {
     if (resp && resp->body_case == SFU__ENVELOPE__BODY_ERROR && resp->error->reason)
         return resp->error->reason;
     return "no answer";
 }
 
-static void close_transport(struct conf_hub *h, const char *room_id, uint64_t tid)
+void conf__close_transport(struct conf_hub *h, const char *room_id, uint64_t tid)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
     Sfu__CloseTransportRequest req = SFU__CLOSE_TRANSPORT_REQUEST__INIT;
@@ -88,7 +59,7 @@ static void close_transport(struct conf_hub *h, const char *room_id, uint64_t ti
     req.transport_id = tid;
     env.body_case = SFU__ENVELOPE__BODY_CLOSE_TRANSPORT;
     env.close_transport = &req;
-    call(h, &env, OP_OTHER, 0, 0, room_id, "close transport");
+    conf__call(h, &env, OP_OTHER, 0, 0, room_id, "close transport");
 }
 
 /* The browser cannot go on without the SFU: it is told, and closed so that it reconnects. */
@@ -110,7 +81,7 @@ void conf__room_sfu_create(struct conf_room *r)
     env.body_case = SFU__ENVELOPE__BODY_CREATE_ROOM;
     env.create_room = &req;
     r->sfu = CONF_SFU_CREATING;
-    if (call(r->hub, &env, OP_CREATE_ROOM, r->uid, 0, r->room_id, "create room") < 0) {
+    if (conf__call(r->hub, &env, OP_CREATE_ROOM, r->uid, 0, r->room_id, "create room") < 0) {
         r->sfu = CONF_SFU_NONE;
         struct list *pos, *tmp;
         list_for_each_safe(pos, tmp, &r->members)
@@ -129,11 +100,12 @@ void conf__room_sfu_close(struct conf_room *r)
     req.room_id = r->room_id;
     env.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
     env.close_room = &req;
-    call(r->hub, &env, OP_OTHER, 0, 0, r->room_id, "close room");
+    conf__call(r->hub, &env, OP_OTHER, 0, 0, r->room_id, "close room");
     r->sfu = CONF_SFU_NONE;
 }
 
-static void room_created(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+static void room_created(struct conf_hub *h, struct conf_op *o, int status,
+                         const Sfu__Envelope *resp)
 {
     struct conf_room *r = conf__room_find(h, o->uid);
     bool ok = status == 0 && (resp->body_case == SFU__ENVELOPE__BODY_OK ||
@@ -143,7 +115,7 @@ static void room_created(struct conf_hub *h, struct op *o, int status, const Sfu
         return; /* everyone left meanwhile, and the room's CloseRoom went after this request */
     struct list *pos, *tmp;
     if (!ok) {
-        log_warn(TAG, "create room: %s", sfu_error(resp));
+        log_warn(TAG, "create room: %s", conf__sfu_error(resp));
         r->sfu = CONF_SFU_NONE;
         list_for_each_safe(pos, tmp, &r->members)
         {
@@ -168,8 +140,10 @@ void conf__member_setup(struct conf_conn *c)
     env.body_case = SFU__ENVELOPE__BODY_CREATE_TRANSPORT;
     env.create_transport = &req;
     c->setup_pending = 2;
-    if (call(c->hub, &env, OP_CREATE_SEND, c->uid, 0, c->room->room_id, "create transport") < 0 ||
-        call(c->hub, &env, OP_CREATE_RECV, c->uid, 0, c->room->room_id, "create transport") < 0)
+    if (conf__call(c->hub, &env, OP_CREATE_SEND, c->uid, 0, c->room->room_id, "create transport") <
+            0 ||
+        conf__call(c->hub, &env, OP_CREATE_RECV, c->uid, 0, c->room->room_id, "create transport") <
+            0)
         member_fail(c, "create transport");
 }
 
@@ -209,21 +183,21 @@ static void tinfo_view(const struct conf_tinfo *t, struct sdp_transport *v)
     v->n_cands = t->n_cands;
 }
 
-static void transport_created(struct conf_hub *h, struct op *o, int status,
+static void transport_created(struct conf_hub *h, struct conf_op *o, int status,
                               const Sfu__Envelope *resp)
 {
     struct conf_conn *c = conf__conn_find(h, o->uid);
     bool ok = status == 0 && resp->body_case == SFU__ENVELOPE__BODY_TRANSPORT_CREATED;
     if (!c || !c->room || c->closing) {
         if (ok)
-            close_transport(h, o->room_id, resp->transport_created->transport_id);
+            conf__close_transport(h, o->room_id, resp->transport_created->transport_id);
         return;
     }
     struct conf_tinfo *t = o->kind == OP_CREATE_SEND ? &c->send_t : &c->recv_t;
     if (!ok || tinfo_fill(t, resp->transport_created) < 0) {
-        log_warn(TAG, "create transport: %s", sfu_error(resp));
+        log_warn(TAG, "create transport: %s", conf__sfu_error(resp));
         if (ok)
-            close_transport(h, o->room_id, resp->transport_created->transport_id);
+            conf__close_transport(h, o->room_id, resp->transport_created->transport_id);
         member_fail(c, "create transport");
         return;
     }
@@ -243,17 +217,17 @@ static void connect_transport(struct conf_conn *c, struct conf_tinfo *t, const c
     req.fingerprint = &fp;
     env.body_case = SFU__ENVELOPE__BODY_CONNECT_TRANSPORT;
     env.connect_transport = &req;
-    if (call(c->hub, &env, OP_CONNECT, c->uid, t == &c->recv_t, c->room->room_id,
-             "connect transport") == 0)
+    if (conf__call(c->hub, &env, OP_CONNECT, c->uid, t == &c->recv_t, c->room->room_id,
+                   "connect transport") == 0)
         t->connected = true;
 }
 
 /* A refused fingerprint leaves the transport to be connected by the next answer or offer. */
-static void connected(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+static void connected(struct conf_hub *h, struct conf_op *o, int status, const Sfu__Envelope *resp)
 {
     if (status == 0 && resp->body_case == SFU__ENVELOPE__BODY_OK)
         return;
-    log_warn(TAG, "connect transport: %s", sfu_error(resp));
+    log_warn(TAG, "connect transport: %s", conf__sfu_error(resp));
     struct conf_conn *c = conf__conn_find(h, o->uid);
     if (c && c->room)
         (o->index ? &c->recv_t : &c->send_t)->connected = false;
@@ -266,9 +240,9 @@ void conf__member_teardown(struct conf_conn *c)
      * that carried this participant are freed here at once rather than on the SFU's events. */
     if (r->sfu == CONF_SFU_READY) {
         if (c->send_t.id)
-            close_transport(c->hub, r->room_id, c->send_t.id);
+            conf__close_transport(c->hub, r->room_id, c->send_t.id);
         if (c->recv_t.id)
-            close_transport(c->hub, r->room_id, c->recv_t.id);
+            conf__close_transport(c->hub, r->room_id, c->recv_t.id);
     }
     c->send_t.id = c->recv_t.id = 0;
     c->n_prod = 0;
@@ -420,7 +394,8 @@ static void consume(struct conf_conn *sub, const struct conf_conn *pub,
     v.req.producer_id = p->id;
     env.body_case = SFU__ENVELOPE__BODY_CONSUME;
     env.consume = &v.req;
-    if (call(sub->hub, &env, OP_CONSUME, sub->uid, (size_t)i, sub->room->room_id, "consume") < 0) {
+    if (conf__call(sub->hub, &env, OP_CONSUME, sub->uid, (size_t)i, sub->room->room_id, "consume") <
+        0) {
         s->from[0] = '\0';
         s->producer_id = 0;
         return;
@@ -429,7 +404,7 @@ static void consume(struct conf_conn *sub, const struct conf_conn *pub,
     sub->consume_pending++;
 }
 
-static void consumed(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+static void consumed(struct conf_hub *h, struct conf_op *o, int status, const Sfu__Envelope *resp)
 {
     struct conf_conn *c = conf__conn_find(h, o->uid);
     if (!c || !c->room)
@@ -453,7 +428,7 @@ static void consumed(struct conf_hub *h, struct op *o, int status, const Sfu__En
             req.consumer_id = resp->consumed->consumer_id;
             env.body_case = SFU__ENVELOPE__BODY_CLOSE_CONSUMER;
             env.close_consumer = &req;
-            call(h, &env, OP_OTHER, 0, 0, c->room->room_id, "close consumer");
+            conf__call(h, &env, OP_OTHER, 0, 0, c->room->room_id, "close consumer");
             m->kind = resp->consumed->kind;
             m->codec = s->codec;
             snprintf(m->media, sizeof(m->media), "%s",
@@ -461,7 +436,7 @@ static void consumed(struct conf_hub *h, struct op *o, int status, const Sfu__En
             snprintf(m->mid, sizeof(m->mid), "%s", mid);
         }
     } else {
-        log_warn(TAG, "consume: %s", sfu_error(resp));
+        log_warn(TAG, "consume: %s", conf__sfu_error(resp));
     }
     if (!s->consumer_id) {
         s->from[0] = '\0';
@@ -526,7 +501,7 @@ static void close_producers(struct conf_conn *c)
         req.producer_id = c->prod[i].id;
         env.body_case = SFU__ENVELOPE__BODY_CLOSE_PRODUCER;
         env.close_producer = &req;
-        call(c->hub, &env, OP_OTHER, c->uid, 0, c->room->room_id, "close producer");
+        conf__call(c->hub, &env, OP_OTHER, c->uid, 0, c->room->room_id, "close producer");
     }
     c->n_prod = 0;
 }
@@ -569,7 +544,7 @@ static void offer_done(struct conf_conn *c)
     }
 }
 
-static void produced(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
+static void produced(struct conf_hub *h, struct conf_op *o, int status, const Sfu__Envelope *resp)
 {
     struct conf_conn *c = conf__conn_find(h, o->uid);
     if (!c || !c->room || !c->offer)
@@ -580,7 +555,7 @@ static void produced(struct conf_hub *h, struct op *o, int status, const Sfu__En
         p->id = resp->produced->producer_id;
         p->media = c->offer->media[o->index];
     } else {
-        log_warn(TAG, "produce: %s", sfu_error(resp));
+        log_warn(TAG, "produce: %s", conf__sfu_error(resp));
         c->produce_failed++;
     }
     if (--c->produce_pending == 0)
@@ -638,7 +613,7 @@ void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re
         req.rtp = &v.rtp;
         env.body_case = SFU__ENVELOPE__BODY_PRODUCE;
         env.produce = &req;
-        if (call(c->hub, &env, OP_PRODUCE, c->uid, i, c->room->room_id, "produce") < 0)
+        if (conf__call(c->hub, &env, OP_PRODUCE, c->uid, i, c->room->room_id, "produce") < 0)
             c->produce_failed++;
         else
             c->produce_pending++;
@@ -647,238 +622,11 @@ void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re
         offer_done(c);
 }
 
-/* --- answers and events --------------------------------------------------------------------- */
+/* --- answers ------------------------------------------------------------------------------- */
 
-/* ClaimRooms is all or nothing: refused, none of the rooms is ours, and their browsers rejoin
- * (the rooms close on the SFU when their grace ends). */
-static void claimed(struct conf_hub *h, int status, const Sfu__Envelope *resp)
+void conf__on_sfu_answer(void *arg, int status, const Sfu__Envelope *resp)
 {
-    bool ok = status == 0 && resp->body_case == SFU__ENVELOPE__BODY_OK;
-    struct list *pos, *tmp;
-    if (!ok)
-        log_warn(TAG, "claim rooms: %s: their browsers rejoin", sfu_error(resp));
-    list_for_each_safe(pos, tmp, &h->rooms)
-    {
-        struct conf_room *r = list_entry(pos, struct conf_room, node);
-        if (!r->claiming)
-            continue;
-        r->claiming = false;
-        if (!ok) {
-            r->sfu = CONF_SFU_NONE;
-            conf__room_lost(r);
-        }
-    }
-}
-
-static bool id_in(uint64_t id, const uint64_t *ids, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] == id)
-            return true;
-    return false;
-}
-
-static void close_consumer(struct conf_hub *h, const char *room_id, uint64_t id)
-{
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__CloseConsumerRequest req = SFU__CLOSE_CONSUMER_REQUEST__INIT;
-    req.room_id = (char *)room_id;
-    req.consumer_id = id;
-    env.body_case = SFU__ENVELOPE__BODY_CLOSE_CONSUMER;
-    env.close_consumer = &req;
-    call(h, &env, OP_OTHER, 0, 0, room_id, "close consumer");
-}
-
-void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
-{
-    struct conf_hub *h = r->hub;
-    struct list *pos;
-    size_t nt = 0, nc = 0, n = 0;
-    list_for_each(pos, &r->members) n++;
-    uint64_t *tids = calloc(2 * n + 1, sizeof(*tids));
-    uint64_t *cids = calloc(n * SDP_MAX_MEDIA + 1, sizeof(*cids));
-    if (!tids || !cids) {
-        free(tids);
-        free(cids);
-        return;
-    }
-    /* What the participants hold, and what the SFU lost of it. */
-    list_for_each(pos, &r->members)
-    {
-        struct conf_conn *c = list_entry(pos, struct conf_conn, member_node);
-        tids[nt++] = c->send_t.id;
-        tids[nt++] = c->recv_t.id;
-        size_t kept = 0;
-        for (size_t k = 0; k < c->n_prod; k++) {
-            bool listed = false;
-            for (size_t j = 0; j < ri->n_producers; j++)
-                listed |= ri->producers[j]->id == c->prod[k].id;
-            if (listed)
-                c->prod[kept++] = c->prod[k];
-        }
-        c->n_prod = kept;
-        bool changed = false;
-        for (size_t i = 0; i < c->n_slots; i++) {
-            struct conf_slot *s = &c->slots[i];
-            if (!s->consumer_id)
-                continue;
-            bool listed = false;
-            for (size_t j = 0; j < ri->n_consumers; j++)
-                listed |= ri->consumers[j]->id == s->consumer_id;
-            if (listed) {
-                cids[nc++] = s->consumer_id;
-                continue;
-            }
-            s->consumer_id = s->producer_id = 0;
-            s->from[0] = '\0';
-            c->recv_media[i].publish = false;
-            changed = true;
-        }
-        if (changed)
-            conf__renegotiate(c);
-    }
-    /* What nobody holds: closes lost while the link was down (someone removed, gone, or
-     * replaced), and answers lost with it. Closing a transport closes its consumers. */
-    for (size_t j = 0; j < ri->n_transports; j++) {
-        if (!id_in(ri->transports[j]->id, tids, nt))
-            close_transport(h, r->room_id, ri->transports[j]->id);
-    }
-    for (size_t j = 0; j < ri->n_consumers; j++) {
-        const Sfu__ConsumerInfo *ci = ri->consumers[j];
-        if (!id_in(ci->id, cids, nc) && id_in(ci->transport_id, tids, nt))
-            close_consumer(h, r->room_id, ci->id);
-    }
-    free(tids);
-    free(cids);
-    /* Consumes lost with the link are made again (what is already received is skipped). */
-    list_for_each(pos, &r->members)
-    {
-        struct conf_conn *c = list_entry(pos, struct conf_conn, member_node);
-        if (c->admitted && c->joined_sent && !c->closing)
-            conf__media_admit(c);
-    }
-}
-
-static const Sfu__Counters *stats_of(const Sfu__StatsResponse *st, int list, uint64_t id)
-{
-    if (list == 0) {
-        for (size_t i = 0; i < st->n_transports; i++)
-            if (st->transports[i]->id == id)
-                return st->transports[i]->rx;
-    } else if (list == 1) {
-        for (size_t i = 0; i < st->n_transports; i++)
-            if (st->transports[i]->id == id)
-                return st->transports[i]->tx;
-    } else {
-        for (size_t i = 0; i < st->n_consumers; i++)
-            if (st->consumers[i]->id == id)
-                return st->consumers[i]->counters;
-    }
-    return NULL;
-}
-
-/* Per participant: packets the SFU received from them, and packets forwarded to them and from
- * them (summed over the consumers on their receiving connection, and over the consumers of
- * their producers on everyone else's). */
-static void stats_answered(struct conf_hub *h, struct op *o, int status, const Sfu__Envelope *resp)
-{
-    struct conf_stats_req *req = o->stats;
-    struct conf_room *r = conf__room_find(h, o->uid);
-    if (!req->cb)
-        return;
-    if (status < 0 || resp->body_case != SFU__ENVELOPE__BODY_STATS || !r) {
-        req->cb(req->arg, status < 0 ? status : -ENOENT, NULL);
-        return;
-    }
-    const Sfu__StatsResponse *st = resp->stats;
-    json_t *list = json_array();
-    struct list *pos, *qpos;
-    list_for_each(pos, &r->members)
-    {
-        struct conf_conn *c = list_entry(pos, struct conf_conn, member_node);
-        uint64_t to = 0, from = 0;
-        for (size_t i = 0; i < c->n_slots; i++) {
-            const Sfu__Counters *k = stats_of(st, 2, c->slots[i].consumer_id);
-            to += k ? k->forwarded : 0;
-        }
-        list_for_each(qpos, &r->members)
-        {
-            struct conf_conn *q = list_entry(qpos, struct conf_conn, member_node);
-            for (size_t i = 0; q != c && i < q->n_slots; i++) {
-                const Sfu__Counters *k = stats_of(st, 2, q->slots[i].consumer_id);
-                if (k && strcmp(q->slots[i].from, c->id) == 0)
-                    from += k->forwarded;
-            }
-        }
-        const Sfu__Counters *rx = stats_of(st, 0, c->send_t.id);
-        json_array_append_new(list,
-                              json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id", c->id,
-                                        "role", c->role, "label", c->label, "state",
-                                        c->admitted ? "admitted" : "waiting", "received_packets",
-                                        (json_int_t)(rx ? rx->packets : 0), "received_bytes",
-                                        (json_int_t)(rx ? rx->bytes : 0), "forwarded_to",
-                                        (json_int_t)to, "forwarded_from", (json_int_t)from));
-    }
-    json_t *j = json_pack("{s:s, s:o}", "id", r->consultation_id, "participants", list);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    req->cb(req->arg, text ? 0 : -ENOMEM, text);
-}
-
-struct conf_stats_req *conf_hub_stats(struct conf_hub *h, const char *consultation_id,
-                                      conf_stats_cb cb, void *arg)
-{
-    struct conf_room *r = NULL;
-    struct list *pos;
-    list_for_each(pos, &h->rooms)
-    {
-        struct conf_room *x = list_entry(pos, struct conf_room, node);
-        if (strcmp(x->consultation_id, consultation_id) == 0)
-            r = x;
-    }
-    if (!r || r->sfu != CONF_SFU_READY) {
-        cb(arg, -ENOENT, NULL);
-        return NULL;
-    }
-    struct conf_stats_req *req = calloc(1, sizeof(*req));
-    struct op *o = calloc(1, sizeof(*o));
-    if (!req || !o || !h->p.link || h->stopping) {
-        free(req);
-        free(o);
-        cb(arg, -ENOTCONN, NULL);
-        return NULL;
-    }
-    req->cb = cb;
-    req->arg = arg;
-    o->hub = h;
-    o->kind = OP_STATS;
-    o->uid = r->uid;
-    o->stats = req;
-    o->what = "stats";
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__GetStatsRequest gs = SFU__GET_STATS_REQUEST__INIT;
-    gs.room_id = r->room_id;
-    env.body_case = SFU__ENVELOPE__BODY_GET_STATS;
-    env.get_stats = &gs;
-    int rc = sfu_link_call(h->p.link, &env, on_answer, o);
-    if (rc < 0) {
-        free(req);
-        free(o);
-        cb(arg, rc, NULL);
-        return NULL;
-    }
-    return req;
-}
-
-void conf_stats_cancel(struct conf_stats_req *r)
-{
-    if (r)
-        r->cb = NULL;
-}
-
-static void on_answer(void *arg, int status, const Sfu__Envelope *resp)
-{
-    struct op *o = arg;
+    struct conf_op *o = arg;
     struct conf_hub *h = o->hub;
     switch (o->kind) {
     case OP_CREATE_ROOM:
@@ -898,191 +646,16 @@ static void on_answer(void *arg, int status, const Sfu__Envelope *resp)
         connected(h, o, status, resp);
         break;
     case OP_CLAIM:
-        claimed(h, status, resp);
+        conf__claimed(h, status, resp);
         break;
     case OP_STATS:
-        stats_answered(h, o, status, resp);
-        free(o->stats);
+        conf__stats_answered(h, o, status, resp);
         break;
     case OP_OTHER:
         if (status == 0 && resp->body_case == SFU__ENVELOPE__BODY_ERROR &&
             resp->error->code != SFU__ERROR_CODE__ERROR_CODE_NOT_FOUND)
-            log_warn(TAG, "%s: %s", o->what, sfu_error(resp));
+            log_warn(TAG, "%s: %s", o->what, conf__sfu_error(resp));
         break;
     }
     free(o);
-}
-
-static struct conf_conn *member_by_transport(struct conf_hub *h, const char *room_id, uint64_t tid,
-                                             bool *recv)
-{
-    struct list *pos, *mpos;
-    list_for_each(pos, &h->rooms)
-    {
-        struct conf_room *r = list_entry(pos, struct conf_room, node);
-        if (strcmp(r->room_id, room_id) != 0)
-            continue;
-        list_for_each(mpos, &r->members)
-        {
-            struct conf_conn *c = list_entry(mpos, struct conf_conn, member_node);
-            if (c->send_t.id == tid || c->recv_t.id == tid) {
-                *recv = c->recv_t.id == tid;
-                return c;
-            }
-        }
-    }
-    return NULL;
-}
-
-/* The SFU closed a consumer (its producer went: a new sending offer replaced the tracks): its
- * slot is freed for reuse and the subscriber's connection renegotiated. Consumers of someone
- * who left were freed when they left, so their ids are found nowhere. */
-static void consumer_closed(struct conf_hub *h, const Sfu__ConsumerClosedEvent *e)
-{
-    struct list *pos, *mpos;
-    list_for_each(pos, &h->rooms)
-    {
-        struct conf_room *r = list_entry(pos, struct conf_room, node);
-        if (strcmp(r->room_id, e->room_id) != 0)
-            continue;
-        list_for_each(mpos, &r->members)
-        {
-            struct conf_conn *c = list_entry(mpos, struct conf_conn, member_node);
-            for (size_t i = 0; i < c->n_slots; i++) {
-                if (c->slots[i].consumer_id != e->consumer_id)
-                    continue;
-                c->slots[i].consumer_id = 0;
-                c->slots[i].producer_id = 0;
-                c->slots[i].from[0] = '\0';
-                c->recv_media[i].publish = false;
-                conf__renegotiate(c);
-                return;
-            }
-        }
-    }
-}
-
-void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev)
-{
-    if (ev->body_case == SFU__ENVELOPE__BODY_CONSUMER_CLOSED && ev->consumer_closed->room_id) {
-        consumer_closed(h, ev->consumer_closed);
-        return;
-    }
-    if (ev->body_case != SFU__ENVELOPE__BODY_TRANSPORT_STATE || !ev->transport_state->room_id)
-        return;
-    const Sfu__TransportStateEvent *e = ev->transport_state;
-    bool recv = false;
-    struct conf_conn *c = member_by_transport(h, e->room_id, e->transport_id, &recv);
-    if (!c)
-        return;
-    const char *state = NULL;
-    switch (e->state) {
-    case SFU__TRANSPORT_STATE__TRANSPORT_STATE_CONNECTED:
-        state = "connected";
-        break;
-    case SFU__TRANSPORT_STATE__TRANSPORT_STATE_DISCONNECTED:
-        state = "disconnected";
-        break;
-    case SFU__TRANSPORT_STATE__TRANSPORT_STATE_FAILED:
-        state = "failed";
-        break;
-    default:
-        return;
-    }
-    conf__send(c, json_pack("{s:s, s:s, s:s}", "type", "transport", "pc", recv ? "recv" : "send",
-                            "state", state));
-}
-
-json_t *conf__ice_servers(const struct conf_hub *h)
-{
-    (void)h; /* TURN comes with the restrictive-networks work; the SFU's host candidates serve */
-    return json_array();
-}
-
-/* --- the link to the SFU -------------------------------------------------------------------- */
-
-static const Sfu__RoomInfo *room_listed(const Sfu__ListRoomsResponse *rooms, const char *room_id)
-{
-    for (size_t i = 0; i < rooms->n_rooms; i++) {
-        if (rooms->rooms[i]->room_id && strcmp(rooms->rooms[i]->room_id, room_id) == 0)
-            return rooms->rooms[i];
-    }
-    return NULL;
-}
-
-void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
-{
-    struct conf_hub *h = arg;
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__ClaimRoomsRequest req = SFU__CLAIM_ROOMS_REQUEST__INIT;
-    char **ids = calloc(rooms->n_rooms ? rooms->n_rooms : 1, sizeof(*ids));
-    struct list *pos, *tmp;
-    if (!ids)
-        return;
-    /* Rooms the SFU kept for us are taken back with their media untouched; rooms it lost (it
-     * restarted) or that another control connection holds are made anew when their browsers,
-     * closed here, join again. */
-    list_for_each_safe(pos, tmp, &h->rooms)
-    {
-        struct conf_room *r = list_entry(pos, struct conf_room, node);
-        const Sfu__RoomInfo *ri = room_listed(rooms, r->room_id);
-        if (r->sfu != CONF_SFU_READY)
-            continue;
-        if (ri && !ri->claimed) {
-            ids[req.n_room_ids++] = r->room_id;
-            r->claiming = true;
-        } else {
-            log_warn(TAG, "the SFU %s a room: its browsers rejoin",
-                     ri ? "gave another connection" : "lost (it restarted)");
-            r->sfu = CONF_SFU_NONE;
-            conf__room_lost(r);
-        }
-    }
-    if (req.n_room_ids > 0) {
-        req.room_ids = ids;
-        env.body_case = SFU__ENVELOPE__BODY_CLAIM_ROOMS;
-        env.claim_rooms = &req;
-        call(h, &env, OP_CLAIM, 0, 0, "", "claim rooms");
-        log_info(TAG, "SFU control connection up: %zu room(s) claimed", req.n_room_ids);
-        list_for_each(pos, &h->rooms)
-        {
-            struct conf_room *r = list_entry(pos, struct conf_room, node);
-            if (r->claiming)
-                conf__room_reconcile(r, room_listed(rooms, r->room_id));
-        }
-    } else {
-        log_info(TAG, "SFU control connection up");
-    }
-    free(ids);
-    /* Rooms this process does not know (it restarted) are closed: their browsers rejoin, and
-     * rejoining makes them anew. */
-    for (size_t i = 0; i < rooms->n_rooms; i++) {
-        const Sfu__RoomInfo *ri = rooms->rooms[i];
-        bool known = false;
-        list_for_each(pos, &h->rooms)
-        {
-            if (strcmp(list_entry(pos, struct conf_room, node)->room_id, ri->room_id) == 0)
-                known = true;
-        }
-        if (!known && !ri->claimed) {
-            Sfu__Envelope cenv = SFU__ENVELOPE__INIT;
-            Sfu__CloseRoomRequest creq = SFU__CLOSE_ROOM_REQUEST__INIT;
-            creq.room_id = ri->room_id;
-            cenv.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
-            cenv.close_room = &creq;
-            call(h, &cenv, OP_OTHER, 0, 0, ri->room_id, "close room");
-        }
-    }
-}
-
-void conf_hub_sfu_down(void *arg, int reason)
-{
-    (void)arg;
-    log_warn(TAG, "SFU control connection lost (%d); media keeps flowing while it reconnects",
-             reason);
-}
-
-void conf_hub_sfu_event(void *arg, const Sfu__Envelope *ev)
-{
-    conf__media_event(arg, ev);
 }
