@@ -185,7 +185,10 @@ int conf__call(struct conf_hub *h, Sfu__Envelope *env, enum conf_op_kind kind, u
 void conf__on_sfu_answer(void *arg, int status, const Sfu__Envelope *resp);
 /* The SFU's reason in an Error answer, or "no answer". */
 const char *conf__sfu_error(const Sfu__Envelope *resp);
+/* Close requests whose answers matter to nobody (a refusal other than NOT_FOUND is logged). */
 void conf__close_transport(struct conf_hub *h, const char *room_id, uint64_t tid);
+void conf__close_consumer(struct conf_hub *h, const char *room_id, uint64_t id);
+void conf__close_room(struct conf_hub *h, const char *room_id);
 
 /* conf_sfu.c */
 void conf__claimed(struct conf_hub *h, int status, const Sfu__Envelope *resp);

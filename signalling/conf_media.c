@@ -51,6 +51,27 @@ const char *conf__sfu_error(const Sfu__Envelope *resp)
     return "no answer";
 }
 
+void conf__close_consumer(struct conf_hub *h, const char *room_id, uint64_t id)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CloseConsumerRequest req = SFU__CLOSE_CONSUMER_REQUEST__INIT;
+    req.room_id = (char *)room_id;
+    req.consumer_id = id;
+    env.body_case = SFU__ENVELOPE__BODY_CLOSE_CONSUMER;
+    env.close_consumer = &req;
+    conf__call(h, &env, OP_OTHER, 0, 0, room_id, "close consumer");
+}
+
+void conf__close_room(struct conf_hub *h, const char *room_id)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CloseRoomRequest req = SFU__CLOSE_ROOM_REQUEST__INIT;
+    req.room_id = (char *)room_id;
+    env.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
+    env.close_room = &req;
+    conf__call(h, &env, OP_OTHER, 0, 0, room_id, "close room");
+}
+
 void conf__close_transport(struct conf_hub *h, const char *room_id, uint64_t tid)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
@@ -95,12 +116,7 @@ void conf__room_sfu_close(struct conf_room *r)
 {
     if (r->sfu == CONF_SFU_NONE)
         return;
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__CloseRoomRequest req = SFU__CLOSE_ROOM_REQUEST__INIT;
-    req.room_id = r->room_id;
-    env.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
-    env.close_room = &req;
-    conf__call(r->hub, &env, OP_OTHER, 0, 0, r->room_id, "close room");
+    conf__close_room(r->hub, r->room_id);
     r->sfu = CONF_SFU_NONE;
 }
 
@@ -422,13 +438,7 @@ static void consumed(struct conf_hub *h, struct conf_op *o, int status, const Sf
             s->consumer_id = resp->consumed->consumer_id;
         } else {
             log_warn(TAG, "a consumer could not be offered: closed");
-            Sfu__Envelope env = SFU__ENVELOPE__INIT;
-            Sfu__CloseConsumerRequest req = SFU__CLOSE_CONSUMER_REQUEST__INIT;
-            req.room_id = c->room->room_id;
-            req.consumer_id = resp->consumed->consumer_id;
-            env.body_case = SFU__ENVELOPE__BODY_CLOSE_CONSUMER;
-            env.close_consumer = &req;
-            conf__call(h, &env, OP_OTHER, 0, 0, c->room->room_id, "close consumer");
+            conf__close_consumer(h, c->room->room_id, resp->consumed->consumer_id);
             m->kind = resp->consumed->kind;
             m->codec = s->codec;
             snprintf(m->media, sizeof(m->media), "%s",

@@ -47,17 +47,6 @@ static bool id_in(uint64_t id, const uint64_t *ids, size_t n)
     return false;
 }
 
-static void close_consumer(struct conf_hub *h, const char *room_id, uint64_t id)
-{
-    Sfu__Envelope env = SFU__ENVELOPE__INIT;
-    Sfu__CloseConsumerRequest req = SFU__CLOSE_CONSUMER_REQUEST__INIT;
-    req.room_id = (char *)room_id;
-    req.consumer_id = id;
-    env.body_case = SFU__ENVELOPE__BODY_CLOSE_CONSUMER;
-    env.close_consumer = &req;
-    conf__call(h, &env, OP_OTHER, 0, 0, room_id, "close consumer");
-}
-
 void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
 {
     struct conf_hub *h = r->hub;
@@ -115,7 +104,7 @@ void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
     for (size_t j = 0; j < ri->n_consumers; j++) {
         const Sfu__ConsumerInfo *ci = ri->consumers[j];
         if (!id_in(ci->id, cids, nc) && id_in(ci->transport_id, tids, nt))
-            close_consumer(h, r->room_id, ci->id);
+            conf__close_consumer(h, r->room_id, ci->id);
     }
     free(tids);
     free(cids);
@@ -406,12 +395,7 @@ void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
                 known = true;
         }
         if (!known && !ri->claimed) {
-            Sfu__Envelope cenv = SFU__ENVELOPE__INIT;
-            Sfu__CloseRoomRequest creq = SFU__CLOSE_ROOM_REQUEST__INIT;
-            creq.room_id = ri->room_id;
-            cenv.body_case = SFU__ENVELOPE__BODY_CLOSE_ROOM;
-            cenv.close_room = &creq;
-            conf__call(h, &cenv, OP_OTHER, 0, 0, ri->room_id, "close room");
+            conf__close_room(h, ri->room_id);
         }
     }
 }

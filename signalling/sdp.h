@@ -10,7 +10,7 @@
 
 #include "sfu.pb-c.h"
 
-#define SDP_TEXT_MAX  65536 /* longer input is refused before parsing */
+#define SDP_TEXT_MAX 65536 /* longer input is refused before parsing */
 /* m-sections of one connection: a receiving connection holds two (audio, video) per other
  * person, and three with a screen share, so a group of 13 or an MDT of 12 fits. */
 #define SDP_MAX_MEDIA 48

@@ -92,9 +92,8 @@ static void check_accepted(const struct wsmsg *m, size_t size)
     /* Each member is set for its own types only. */
     check(!m->token == (m->type != WSMSG_JOIN));
     check(!m->sdp == (m->type != WSMSG_OFFER && m->type != WSMSG_ANSWER));
-    check(!m->participant ==
-          (m->type != WSMSG_ADMIT && m->type != WSMSG_DENY && m->type != WSMSG_REMOVE &&
-           m->type != WSMSG_MUTE));
+    check(!m->participant == (m->type != WSMSG_ADMIT && m->type != WSMSG_DENY &&
+                              m->type != WSMSG_REMOVE && m->type != WSMSG_MUTE));
     check(!m->text == (m->type != WSMSG_CHAT));
     check((m->version != 0) == (m->type == WSMSG_ANSWER));
     check(m->type == WSMSG_MEDIA || (!m->audio && !m->video));
