@@ -896,6 +896,10 @@ static int test_fake_garbage(void)
     CHECK_EQ(call_create_room(&t, "fake-room-2", &r), 0);
     CHECK_EQ(expect_body(&t, &r, SFU__ENVELOPE__BODY_OK, 0), 0);
     CHECK_EQ(t.events, 1);
+    /* The fake counts its write after send() returns, which can be after we read it. */
+    uint64_t end = now_ms() + 1000;
+    while (atomic_load(&f.served) < 1 && now_ms() < end)
+        integ_sleep_ms(1);
     CHECK_EQ(atomic_load(&f.served), 1);
     tl_run_for(&t, 100);
     CHECK(sfu_link_is_up(t.link));
