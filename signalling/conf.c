@@ -339,6 +339,7 @@ void conf__member_ready(struct conf_conn *c)
     conf__roster_broadcast(r);
     if (c->admitted)
         conf__media_admit(c);
+    conf__recv_prepare(c);
 }
 
 /* --- host actions --------------------------------------------------------------------------- */

@@ -175,6 +175,10 @@ void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t 
                      int64_t re);
 /* c was admitted (or joined admitted): it consumes every admitted member, and they it. */
 void conf__media_admit(struct conf_conn *c);
+/* Connects c's receiving connection before there is anything to receive (one inactive
+ * section), so that ICE and DTLS are done when someone is admitted: then the first frame is one
+ * consume and one renegotiation away. Does nothing when it already has sections. */
+void conf__recv_prepare(struct conf_conn *c);
 /* Offers c's receiving connection anew (now, or after the outstanding answer or consumes). */
 void conf__renegotiate(struct conf_conn *c);
 /* Sends env to the SFU; its answer goes to the handler of kind with uid and index (the

@@ -381,6 +381,23 @@ static int slot_take(struct conf_conn *c, Sfu__MediaKind kind)
     return (int)i;
 }
 
+void conf__recv_prepare(struct conf_conn *c)
+{
+    if (c->n_slots > 0 || !c->recv_t.id || c->closing)
+        return;
+    int i = slot_take(c, SFU__MEDIA_KIND__MEDIA_KIND_AUDIO);
+    if (i < 0)
+        return;
+    /* Any codec every browser has, for the inactive section to be well formed; the first
+     * audio consumer takes the slot over with its own. */
+    struct sdp_codec *k = &c->recv_media[i].codec;
+    snprintf(k->name, sizeof(k->name), "opus");
+    k->pt = 111;
+    k->clock_rate = 48000;
+    k->channels = 2;
+    conf__renegotiate(c);
+}
+
 /* sub starts receiving pub's producer p. */
 static void consume(struct conf_conn *sub, const struct conf_conn *pub,
                     const struct conf_producer *p)
