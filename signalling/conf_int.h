@@ -66,7 +66,10 @@ struct conf_producer {
 struct conf_slot {
     uint64_t consumer_id; /* 0: inactive (free for reuse by the same kind) */
     uint64_t producer_id;
-    bool pending;                /* ConsumeRequest in flight */
+    bool pending; /* ConsumeRequest in flight */
+    bool resumed; /* the consumer is made paused, and resumed once the browser has answered an
+                   * offer naming it: what came before would be dropped by the browser, the
+                   * first keyframe with it */
     char from[STORE_ID_MAX + 1]; /* whose media it carries */
     struct sdp_codec codec;      /* what was asked for, for sdp_media_from_consumed */
 };

@@ -425,6 +425,8 @@ static void consume(struct conf_conn *sub, const struct conf_conn *pub,
     v.req.room_id = sub->room->room_id;
     v.req.transport_id = sub->recv_t.id;
     v.req.producer_id = p->id;
+    v.req.paused = true;
+    s->resumed = false;
     env.body_case = SFU__ENVELOPE__BODY_CONSUME;
     env.consume = &v.req;
     if (conf__call(sub->hub, &env, OP_CONSUME, sub->uid, (size_t)i, sub->room->room_id, "consume") <
@@ -495,6 +497,26 @@ void conf__media_admit(struct conf_conn *c)
         conf__renegotiate(c);
 }
 
+/* The browser now knows the SSRCs of the offer it answered: their consumers may send, starting
+ * with a keyframe the SFU asks for as they resume. Sections the answer rejected stay paused. */
+static void resume_answered(struct conf_conn *c, const struct sdp_remote *remote)
+{
+    for (size_t i = 0; i < c->offered_n && i < c->n_slots; i++) {
+        struct conf_slot *s = &c->slots[i];
+        if (!s->consumer_id || s->resumed || !c->offered[i].publish || remote->rejected[i] ||
+            c->offered[i].ssrc != c->recv_media[i].ssrc)
+            continue;
+        Sfu__Envelope env = SFU__ENVELOPE__INIT;
+        Sfu__ResumeConsumerRequest req = SFU__RESUME_CONSUMER_REQUEST__INIT;
+        req.room_id = c->room->room_id;
+        req.consumer_id = s->consumer_id;
+        env.body_case = SFU__ENVELOPE__BODY_RESUME_CONSUMER;
+        env.resume_consumer = &req;
+        if (conf__call(c->hub, &env, OP_OTHER, c->uid, i, c->room->room_id, "resume consumer") == 0)
+            s->resumed = true;
+    }
+}
+
 void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t version, int64_t re)
 {
     if (!c->offer_out || version != c->recv_version) {
@@ -504,6 +526,8 @@ void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t 
     struct sdp_remote remote;
     char err[256];
     int rc = sdp_answer_check(sdp, len, c->offered, c->offered_n, &remote, err, sizeof(err));
+    if (rc == 0)
+        resume_answered(c, &remote);
     /* Either way this offer is settled: a bad answer must not stop the next offer. */
     c->offer_out = false;
     free(c->offered);
