@@ -506,7 +506,7 @@ static bool rate_ok(struct conf_conn *c)
 
 bool conf_conn_joined(const struct conf_conn *c)
 {
-    return c->room != NULL && c->joined_sent;
+    return c->room != NULL && c->joined_sent && !c->closing;
 }
 
 void conf_conn_refuse(struct conf_conn *c, const char *code, const char *message)

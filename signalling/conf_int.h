@@ -195,6 +195,7 @@ const char *conf__sfu_error(const Sfu__Envelope *resp);
 /* Close requests whose answers matter to nobody (a refusal other than NOT_FOUND is logged). */
 void conf__close_transport(struct conf_hub *h, const char *room_id, uint64_t tid);
 void conf__close_consumer(struct conf_hub *h, const char *room_id, uint64_t id);
+void conf__close_producer(struct conf_hub *h, const char *room_id, uint64_t id);
 void conf__close_room(struct conf_hub *h, const char *room_id);
 
 /* conf_sfu.c */

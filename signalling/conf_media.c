@@ -62,6 +62,17 @@ void conf__close_consumer(struct conf_hub *h, const char *room_id, uint64_t id)
     conf__call(h, &env, OP_OTHER, 0, 0, room_id, "close consumer");
 }
 
+void conf__close_producer(struct conf_hub *h, const char *room_id, uint64_t id)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__CloseProducerRequest req = SFU__CLOSE_PRODUCER_REQUEST__INIT;
+    req.room_id = (char *)room_id;
+    req.producer_id = id;
+    env.body_case = SFU__ENVELOPE__BODY_CLOSE_PRODUCER;
+    env.close_producer = &req;
+    conf__call(h, &env, OP_OTHER, 0, 0, room_id, "close producer");
+}
+
 void conf__close_room(struct conf_hub *h, const char *room_id)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
@@ -533,9 +544,10 @@ void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t 
     free(c->offered);
     c->offered = NULL;
     c->offered_n = 0;
-    if (rc < 0)
+    if (rc < 0) {
         conf__send_error(c, "bad_sdp", err, re);
-    else if (!c->recv_t.connected)
+        c->dirty = true; /* offer again: the consumers of the refused offer wait for an answer */
+    } else if (!c->recv_t.connected)
         connect_transport(c, &c->recv_t, remote.fingerprint);
     if (c->dirty)
         conf__renegotiate(c);
@@ -545,15 +557,8 @@ void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t 
 
 static void close_producers(struct conf_conn *c)
 {
-    for (size_t i = 0; i < c->n_prod; i++) {
-        Sfu__Envelope env = SFU__ENVELOPE__INIT;
-        Sfu__CloseProducerRequest req = SFU__CLOSE_PRODUCER_REQUEST__INIT;
-        req.room_id = c->room->room_id;
-        req.producer_id = c->prod[i].id;
-        env.body_case = SFU__ENVELOPE__BODY_CLOSE_PRODUCER;
-        env.close_producer = &req;
-        conf__call(c->hub, &env, OP_OTHER, c->uid, 0, c->room->room_id, "close producer");
-    }
+    for (size_t i = 0; i < c->n_prod; i++)
+        conf__close_producer(c->hub, c->room->room_id, c->prod[i].id);
     c->n_prod = 0;
 }
 

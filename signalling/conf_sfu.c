@@ -32,7 +32,12 @@ void conf__claimed(struct conf_hub *h, int status, const Sfu__Envelope *resp)
         if (!r->claiming)
             continue;
         r->claiming = false;
+        if (status < 0)
+            continue; /* no answer (the link dropped again): claimed at the next link-up */
         if (!ok) {
+            /* Requests sent since may have claimed it one by one: close it rather than leave
+             * it ours without a grace timer. */
+            conf__close_room(h, r->room_id);
             r->sfu = CONF_SFU_NONE;
             conf__room_lost(r);
         }
@@ -55,9 +60,12 @@ void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
     list_for_each(pos, &r->members) n++;
     uint64_t *tids = calloc(2 * n + 1, sizeof(*tids));
     uint64_t *cids = calloc(n * SDP_MAX_MEDIA + 1, sizeof(*cids));
-    if (!tids || !cids) {
+    uint64_t *pids = calloc(n * CONF_MAX_PRODUCERS + 1, sizeof(*pids));
+    size_t np = 0;
+    if (!tids || !cids || !pids) {
         free(tids);
         free(cids);
+        free(pids);
         return;
     }
     /* What the participants hold, and what the SFU lost of it. */
@@ -71,8 +79,10 @@ void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
             bool listed = false;
             for (size_t j = 0; j < ri->n_producers; j++)
                 listed |= ri->producers[j]->id == c->prod[k].id;
-            if (listed)
+            if (listed) {
+                pids[np++] = c->prod[k].id;
                 c->prod[kept++] = c->prod[k];
+            }
         }
         c->n_prod = kept;
         bool changed = false;
@@ -80,11 +90,16 @@ void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
             struct conf_slot *s = &c->slots[i];
             if (!s->consumer_id)
                 continue;
-            bool listed = false;
+            const Sfu__ConsumerInfo *listed = NULL;
             for (size_t j = 0; j < ri->n_consumers; j++)
-                listed |= ri->consumers[j]->id == s->consumer_id;
+                if (ri->consumers[j]->id == s->consumer_id)
+                    listed = ri->consumers[j];
             if (listed) {
                 cids[nc++] = s->consumer_id;
+                if (listed->paused && s->resumed) {
+                    s->resumed = false; /* its resume was lost: the next answer sends it again */
+                    changed = true;
+                }
                 continue;
             }
             s->consumer_id = s->producer_id = 0;
@@ -106,8 +121,16 @@ void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
         if (!id_in(ci->id, cids, nc) && id_in(ci->transport_id, tids, nt))
             conf__close_consumer(h, r->room_id, ci->id);
     }
+    /* A producer whose answer was lost, or whose close was: its SSRCs would refuse the
+     * browser's next offer on that transport. */
+    for (size_t j = 0; j < ri->n_producers; j++) {
+        const Sfu__ProducerInfo *pi = ri->producers[j];
+        if (!id_in(pi->id, pids, np) && id_in(pi->transport_id, tids, nt))
+            conf__close_producer(h, r->room_id, pi->id);
+    }
     free(tids);
     free(cids);
+    free(pids);
     /* Consumes lost with the link are made again (what is already received is skipped). */
     list_for_each(pos, &r->members)
     {

@@ -27,11 +27,14 @@
 
 #define TAG "http"
 
-#define SESSION_COOKIE    "gpsfu_sid"
-#define SESSION_HEX       32                 /* 128 random bits */
-#define WS_QUEUE_MAX      (4u * 1024 * 1024) /* bytes queued for one browser before it is cut off */
-#define PAGE_MAX          (256u * 1024)      /* join.html and index.html, read at start */
-#define PATH_MAX_LEN      512
+#define SESSION_COOKIE "gpsfu_sid"
+#define SESSION_HEX    32                 /* 128 random bits */
+#define WS_QUEUE_MAX   (4u * 1024 * 1024) /* bytes queued for one browser before it is cut off */
+#define PAGE_MAX       (256u * 1024)      /* join.html and index.html, read at start */
+#define PATH_MAX_LEN   512
+/* As long as the longest a link can live (90 days, the API's expires_in limit): one browser's
+ * session may hold links of different lives, and must outlast every one of them. */
+#define SESSION_MAX_AGE_S (7776000 + TOKEN_CLOCK_SKEW_S)
 #define WS_JOIN_TIMEOUT_S 30 /* from opening a WebSocket to joining */
 #define WS_IDLE_TIMEOUT_S 60 /* between messages once joined */
 #define SUBPROTOCOL       "gpsfu-v1"
@@ -196,10 +199,10 @@ static int serve_join(struct lws *wsi, struct http_pss *pss, struct server *s, c
     int rc = link_check(s->p.api->token_secret, s->p.api->token_secret_len, s->p.store, token,
                         strlen(token), sid, now, &info);
     /* Lax, not Strict: a patient who opens the link again from the SMS app arrives by a
-     * cross-site navigation, and must present the session the link is bound to. It lasts as
-     * long as the link, so that a patient who closed the browser after a first visit still gets
+     * cross-site navigation, and must present the session the link is bound to. It outlasts
+     * every link, so that a patient who closed the browser after a first visit still gets
      * in at the appointment. A refused link leaves a browser's cookie as it was. */
-    int64_t max_age = rc == 0 ? info.claims.exp + TOKEN_CLOCK_SKEW_S - now : 0;
+    int64_t max_age = rc == 0 ? SESSION_MAX_AGE_S : 0;
     snprintf(cookie, sizeof(cookie), SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax%s", sid,
              s->tls ? "; Secure" : "");
     if (max_age > 0)
@@ -736,8 +739,8 @@ int server_new(struct server **out, const struct server_params *p, char *err, si
     info.mounts = &s->mount;
     info.headers = s->headers;
     info.user = s;
-    info.alpn = "http/1.1"; /* WebSockets over HTTP/2 are not needed and less tested */
-    info.max_http_header_data = 4096;
+    info.alpn = "http/1.1";            /* WebSockets over HTTP/2 are not needed and less tested */
+    info.max_http_header_data = 16384; /* the Cookie header of a practice's domain can be large */
     info.timeout_secs = 20;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
