@@ -7,21 +7,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startServers, createConsultation, api } from './lib/servers.mjs';
 import { launchChromium, sleep } from './lib/browsers.mjs';
+import { hostAndPatientInCall } from './lib/call.mjs';
 
 test('SFU killed and restarted mid-call: both sides decode again without anyone acting', { timeout: 180000 }, async () => {
   const s = await startServers();
   const chromium = await launchChromium();
   try {
     const c = await createConsultation(s, { kind: 'consultation' });
-    const host = await chromium.person('host');
-    const patient = await chromium.person('patient');
-    await host.goto(c.links.host);
-    await host.click('Join consultation');
-    await patient.goto(c.links.patient);
-    await patient.click('Join consultation');
-    await host.click('Admit Patient');
-    await host.expectMedia();
-    await patient.expectMedia();
+    const { host, patient } = await hostAndPatientInCall(chromium, c);
 
     // The browsers drop their dead connections and make new ones when they rejoin.
     const pcs = (p) => p.evaluate(() => window.__e2ePcs.length);
@@ -60,15 +53,7 @@ test('control connection cut mid-call: media untouched, the room re-claimed, the
   const chromium = await launchChromium();
   try {
     const c = await createConsultation(s, { kind: 'consultation', guests: 1 });
-    const host = await chromium.person('host');
-    const patient = await chromium.person('patient');
-    await host.goto(c.links.host);
-    await host.click('Join consultation');
-    await patient.goto(c.links.patient);
-    await patient.click('Join consultation');
-    await host.click('Admit Patient');
-    await host.expectMedia();
-    await patient.expectMedia();
+    const { host, patient } = await hostAndPatientInCall(chromium, c);
 
     const pcs = (p) => p.evaluate(() => window.__e2ePcs.length);
     const made = { host: await pcs(host), patient: await pcs(patient) };
