@@ -3,11 +3,14 @@
  * and carries each browser's WebSocket messages to and from conf.c. */
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -683,8 +686,37 @@ static void lws_log_cb(int level, const char *line)
     log_write(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws", "%.*s", (int)n, line);
 }
 
+/* Whether host:port can be bound now. libwebsockets 4.1, when its vhost cannot bind, leaves a
+ * context that crashes the loop when destroyed (its libuv plugin is unloaded before the handles'
+ * close callbacks run), so a taken port is found before it is asked. */
+static int server_port_check(const char *host, uint16_t port)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai = NULL;
+    char service[8];
+    snprintf(service, sizeof(service), "%u", port);
+    if (getaddrinfo(host, service, &hints, &ai) != 0 || !ai)
+        return -EADDRNOTAVAIL;
+    int rc = 0, one = 1;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        rc = -errno;
+    else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+             bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0)
+        rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    return rc;
+}
+
 int server_new(struct server **out, const struct server_params *p, char *err, size_t err_len)
 {
+    int prc = server_port_check(p->cfg->listen_host, p->cfg->listen_port);
+    if (prc < 0) {
+        snprintf(err, err_len, "listen %s: %s", p->cfg->listen, strerror(-prc));
+        return -EIO;
+    }
+
     struct server *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
@@ -733,6 +765,11 @@ int server_new(struct server **out, const struct server_params *p, char *err, si
         info.ssl_private_key_filepath = p->tls_key;
     }
     info.foreign_loops = loops;
+    /* With IPv6 on, libwebsockets 4.1 binds an IPv4 iface such as 127.0.0.1 to every address
+     * (seen: *:8480): a loopback-only service would be reachable from the network. */
+    struct in_addr v4;
+    if (inet_pton(AF_INET, p->cfg->listen_host, &v4) == 1)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.iface = p->cfg->listen_host;
     info.port = p->cfg->listen_port;
     info.protocols = protocols;
@@ -751,7 +788,16 @@ int server_new(struct server **out, const struct server_params *p, char *err, si
         server_free(s);
         return -EIO;
     }
+    /* libwebsockets 4.1 makes the context even when the default vhost cannot bind: a port
+     * in use must stop the start, not leave a service that answers nobody. */
     s->vhost = lws_get_vhost_by_name(s->ctx, "default");
+    if (!s->vhost || lws_get_vhost_listen_port(s->vhost) <= 0) {
+        /* The context holds libuv handles now: it must be stopped, the loop run and then
+         * freed, like a running server (server.h). */
+        snprintf(err, err_len, "listen %s: cannot listen (address in use?)", p->cfg->listen);
+        *out = s;
+        return -EADDRINUSE;
+    }
     *out = s;
     return 0;
 }

@@ -31,8 +31,9 @@ struct server_params {
  * server's per-connection state). */
 const struct conf_conn_ops *server_conn_ops(void);
 
-/* Listens on cfg->listen. Writes *out only on success. Returns 0, or -EIO with a reason in err
- * (the address is taken, the certificate does not load, the web folder is missing). */
+/* Listens on cfg->listen. Returns 0, or -EIO with a reason in err (the certificate does not
+ * load, the web folder is missing; *out is not written), or -EADDRINUSE (the address cannot be
+ * bound: *out is written, and holds loop handles to be stopped and freed as after a run). */
 int server_new(struct server **out, const struct server_params *p, char *err, size_t err_len);
 
 /* The bound port (for listen ports of 0 in tests). */

@@ -130,8 +130,11 @@ export function sleep(ms) {
   return new Promise((ok) => setTimeout(ok, ms));
 }
 
-export async function launchChromium() {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs, headless: true });
+// Options: netns (lib/netns.mjs): the browser runs in that namespace. playwright-core talks to
+// Chromium over a pipe, so the driver needs no network path to it.
+export async function launchChromium(opts = {}) {
+  const executablePath = opts.netns ? opts.netns.wrapper(CHROMIUM) : CHROMIUM;
+  const browser = await chromium.launch({ executablePath, args: chromiumArgs, headless: true });
   return {
     kind: 'chromium',
     async person(name, viewport) {
@@ -176,10 +179,19 @@ const firefoxPrefs = {
   'network.captive-portal-service.enabled': false,
 };
 
-export async function launchFirefox(origin) {
+// Options: netns (lib/netns.mjs): the browser runs in that namespace; its WebDriver BiDi port,
+// which puppeteer-core reaches over TCP on 127.0.0.1, is forwarded out of it.
+export async function launchFirefox(origin, opts = {}) {
   const profile = firefoxProfile(origin);
+  let executablePath = FIREFOX;
+  let debuggingPort;
+  if (opts.netns) {
+    executablePath = opts.netns.wrapper(FIREFOX);
+    debuggingPort = 9300 + (process.pid % 500);
+    await opts.netns.expose(debuggingPort);
+  }
   const browser = await puppeteer.launch({
-    browser: 'firefox', executablePath: FIREFOX, headless: true, userDataDir: profile,
+    browser: 'firefox', executablePath, headless: true, userDataDir: profile, debuggingPort,
     extraPrefsFirefox: firefoxPrefs, protocolTimeout: 60000,
   });
   let used = false;
