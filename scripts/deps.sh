@@ -13,14 +13,20 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler
   # signalling: JSON, the SQLite store
   libjansson-dev libsqlite3-dev sqlite3 libwebsockets-dev
+  # signalling's invitations: Notify's HTTP API and SMTP through libcurl (OpenSSL flavour), and
+  # the time zone database for appointment times
+  libcurl4-openssl-dev tzdata
   # interop and media tests: GStreamer's webrtcbin, VP8 and Opus
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-nice
-  # private test networks: ip netns, veth, tc netem
-  iproute2 procps
-  # end-to-end tests: real browsers (driven by playwright-core and puppeteer-core from npm)
-  chromium firefox-esr
+  # TURN for patients whose network blocks UDP (scripts/start.sh runs one on loopback)
+  coturn
+  # private test networks: ip netns, veth, tc netem, nftables (a browser's namespace losing UDP)
+  iproute2 procps nftables
+  # end-to-end tests: real browsers (driven by playwright-core and puppeteer-core from npm), and
+  # certutil to make them trust a test CA (TURN over TLS)
+  chromium firefox-esr libnss3-tools
 )
 # Node.js runs the end-to-end tests; any recent one will do (Debian's, or one already here).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -46,3 +52,11 @@ fi
 "${sudo_cmd[@]}" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
   "${missing[@]}"
+
+# Debian starts coturn as a service on install, with a configuration that has no credentials
+# and listens everywhere: an open relay, holding the port scripts/start.sh wants. When this
+# script installed it, stop that service (deploy/turnserver.conf.example is the way to run it).
+if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
+  "${sudo_cmd[@]}" systemctl disable --now coturn >/dev/null 2>&1 || true
+  echo "deps: stopped and disabled the coturn service Debian started (not configured yet)"
+fi

@@ -1,5 +1,5 @@
-/* The JSON HTTP API: authentication, routing, strict reading of request bodies, and the three
- * consultation operations on the store. */
+/* The JSON HTTP API: authentication, routing, strict reading of request bodies, the three
+ * consultation operations on the store, and queueing invitations. */
 #include "api.h"
 
 #include <errno.h>
@@ -16,9 +16,11 @@
 
 #include "api_time.h"
 #include "core/log.h"
+#include "invite.h"
 #include "token.h"
 
 #define API_COLLECTION "/api/v1/consultations"
+#define API_INVITE     "/invite"
 
 #define EXPIRES_IN_MIN 60
 #define EXPIRES_IN_MAX 7776000 /* 90 days, as config's link-ttl */
@@ -402,11 +404,13 @@ static int random_id(char prefix, char out[ID_LEN + 1])
 }
 
 /* Makes one link: a fresh jti, its participant and token rows and audit row, and its URL
- * appended to list. Returns 0, a store error (*from_store set), -EIO (randomness or signing)
- * or -ENOMEM. */
+ * appended to list (when list is not NULL; an invitation signs its link again when sending it,
+ * so that the store never holds one). The jti (the participant's id) goes to jti_out when it is
+ * not NULL. Returns 0, a store error (*from_store set), -EIO (randomness or signing) or
+ * -ENOMEM. */
 static int create_link(const struct api_ctx *ctx, const struct store_consultation *c,
                        enum token_role role, bool single_use, int64_t now, json_t *list,
-                       bool *from_store)
+                       char *jti_out, bool *from_store)
 {
     struct token_claims claims;
     struct store_participant p;
@@ -461,6 +465,12 @@ static int create_link(const struct api_ctx *ctx, const struct store_consultatio
         return err;
     *from_store = false;
 
+    if (jti_out != NULL)
+        memcpy(jti_out, claims.jti, sizeof(claims.jti));
+    if (list == NULL) {
+        OPENSSL_cleanse(tok, sizeof(tok));
+        return 0;
+    }
     snprintf(url, sizeof(url), "%s/join/%s", ctx->cfg->public_url, tok);
     OPENSSL_cleanse(tok, sizeof(tok));
     err = json_array_append_new(list, json_string(url)) == 0 ? 0 : -ENOMEM;
@@ -502,11 +512,12 @@ static int create_write(const struct api_ctx *ctx, const struct create_req *r, i
     if (err < 0)
         goto out;
 
-    err = create_link(ctx, &c, TOKEN_ROLE_HOST, r->single_use, now, host, from_store);
+    err = create_link(ctx, &c, TOKEN_ROLE_HOST, r->single_use, now, host, NULL, from_store);
     for (int i = 0; err == 0 && i < r->patients; i++)
-        err = create_link(ctx, &c, TOKEN_ROLE_PATIENT, r->single_use, now, patients, from_store);
+        err = create_link(ctx, &c, TOKEN_ROLE_PATIENT, r->single_use, now, patients, NULL,
+                          from_store);
     for (int i = 0; err == 0 && i < r->guests; i++)
-        err = create_link(ctx, &c, TOKEN_ROLE_GUEST, r->single_use, now, guests, from_store);
+        err = create_link(ctx, &c, TOKEN_ROLE_GUEST, r->single_use, now, guests, NULL, from_store);
     if (err < 0)
         goto out;
 
@@ -599,7 +610,7 @@ out:
 /* ---- GET and DELETE ---- */
 
 struct list_ctx {
-    json_t *participants, *waiting, *in; /* borrowed */
+    json_t *participants, *waiting, *in, *invitations; /* borrowed */
     int n_host, n_patient, n_guest, n_observer, n_other;
 };
 
@@ -632,6 +643,28 @@ static int list_participant(const struct store_participant *p, void *arg)
     return 0;
 }
 
+/* An invitation as the API shows it: never its destination, only the masked form. */
+static json_t *invitation_json(const struct store_invitation *inv)
+{
+    char created[API_TIME_MAX], updated[API_TIME_MAX];
+    api_time_format(inv->created_at, created);
+    api_time_format(inv->updated_at, updated);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:o,s:s,s:s,s:s}", "id", inv->id, "participant",
+                     inv->participant_id, "role", inv->role, "channel", inv->channel, "status",
+                     inv->status, "attempts", inv->attempts, "last_error",
+                     inv->last_error[0] ? json_string(inv->last_error) : json_null(), "destination",
+                     inv->masked, "created_at", created, "updated_at", updated);
+}
+
+static int list_invitation(const struct store_invitation *inv, void *arg)
+{
+    struct list_ctx *x = arg;
+    json_t *o = invitation_json(inv);
+    if (o == NULL || json_array_append_new(x->invitations, o) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
 static const char *cons_state(const struct store_consultation *c, int64_t now)
 {
     if (c->ended_at != 0)
@@ -659,27 +692,32 @@ static int api_get(const struct api_ctx *ctx, const char *id, int64_t now, struc
     x.participants = json_array();
     x.waiting = json_array();
     x.in = json_array();
+    x.invitations = json_array();
     json_t *root = NULL;
-    if (x.participants == NULL || x.waiting == NULL || x.in == NULL) {
+    if (x.participants == NULL || x.waiting == NULL || x.in == NULL || x.invitations == NULL) {
         err = -ENOMEM;
         goto out;
     }
     err = store_participant_list(ctx->store, id, list_participant, &x);
+    if (err == 0)
+        err = store_invitation_list(ctx->store, id, list_invitation, &x);
     if (err < 0)
         goto out;
     api_time_format(c.starts_at, starts);
     api_time_format(c.expires_at, expires);
     api_time_format(c.ended_at, ended);
-    root = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:O,s:O,s:O}", "id", c.id, "kind", c.kind, "state",
-                     cons_state(&c, now), "starts_at", starts, "expires_at", expires, "ended_at",
-                     c.ended_at != 0 ? json_string(ended) : json_null(), "participants",
-                     x.participants, "waiting", x.waiting, "in", x.in);
+    root =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:O,s:O,s:O,s:O}", "id", c.id, "kind", c.kind, "state",
+                  cons_state(&c, now), "starts_at", starts, "expires_at", expires, "ended_at",
+                  c.ended_at != 0 ? json_string(ended) : json_null(), "participants",
+                  x.participants, "waiting", x.waiting, "in", x.in, "invitations", x.invitations);
     if (root == NULL)
         err = -ENOMEM;
 out:
     json_decref(x.participants);
     json_decref(x.waiting);
     json_decref(x.in);
+    json_decref(x.invitations);
     if (err == -ENOMEM)
         return api_fail(resp, 500, "internal", NULL, "out of memory");
     if (err < 0)
@@ -732,6 +770,145 @@ static bool id_ok(const char *id)
     return true;
 }
 
+/* ---- POST .../invite ---- */
+
+/* Writes the invitation for r inside the caller's transaction: a fresh link for r->role (its
+ * participant, token and audit rows, as a booking makes them), then the invitation row with
+ * the destination, queued. *from_store as create_write's. */
+static int invite_write(const struct api_ctx *ctx, const struct store_consultation *c,
+                        const struct invite_req *r, int64_t now, struct store_invitation *inv,
+                        bool *from_store)
+{
+    char detail[STORE_DETAIL_MAX + 1];
+    int n = 0;
+    *from_store = true;
+    int err = store_invitation_count(ctx->store, c->id, &n);
+    if (err < 0)
+        return err;
+    if (n >= API_INVITES_MAX)
+        return -EDQUOT;
+    memset(inv, 0, sizeof(*inv));
+    err = create_link(ctx, c, r->role, true, now, NULL, inv->participant_id, from_store);
+    if (err < 0)
+        return err;
+    *from_store = false;
+    if (random_id('i', inv->id) < 0)
+        return -EIO;
+    snprintf(inv->consultation_id, sizeof(inv->consultation_id), "%s", c->id);
+    snprintf(inv->role, sizeof(inv->role), "%s", token_role_name(r->role));
+    snprintf(inv->channel, sizeof(inv->channel), "%s", invite_channel_name(r->channel));
+    snprintf(inv->status, sizeof(inv->status), "queued");
+    memcpy(inv->destination, r->dest, sizeof(inv->destination));
+    invite_mask(r->channel, r->dest, inv->masked);
+    inv->created_at = inv->updated_at = inv->next_at = now;
+    *from_store = true;
+    err = store_invitation_add(ctx->store, inv);
+    if (err < 0)
+        return err;
+    /* Who asked for what, never where to: the destination stays out of the audit log. */
+    snprintf(detail, sizeof(detail), "invitation=%s channel=%s participant=%s role=%s", inv->id,
+             inv->channel, inv->participant_id, inv->role);
+    err = store_audit(ctx->store, now, c->id, "api", "invite_requested", detail);
+    if (err == 0)
+        *from_store = false;
+    return err;
+}
+
+static int api_invite(const struct api_ctx *ctx, const char *id, const struct api_req *req,
+                      struct api_resp *resp)
+{
+    struct invite_req r;
+    struct invite_error e;
+    struct store_consultation c;
+    struct store_invitation inv;
+    bool from_store = true;
+    int rc;
+
+    memset(&inv, 0, sizeof(inv));
+    if (invite_req_parse(req->body, req->body_len, API_BODY_MAX, &r, &e) < 0)
+        return api_fail(resp, e.status, e.code, e.member[0] ? e.member : NULL, "%s", e.msg);
+    if (!invite_channel_ready(ctx->cfg, r.channel)) {
+        rc = api_fail(resp, 503, "channel_unavailable", "channel",
+                      "invitations by %s (channel) are not configured on this service",
+                      invite_channel_name(r.channel));
+        goto out;
+    }
+    int err = id_ok(id) ? store_consultation_get(ctx->store, id, &c) : -ENOENT;
+    if (err == -ENOENT) {
+        rc = api_fail(resp, 404, "not_found", NULL, "no consultation has this id");
+        goto out;
+    }
+    if (err < 0) {
+        rc = api_store_fail(resp, ctx->store, err, "read the consultation");
+        goto out;
+    }
+    if (c.ended_at != 0) {
+        rc = api_fail(resp, 404, "consultation_ended", NULL, "the consultation has ended");
+        goto out;
+    }
+    if (req->now >= c.expires_at) {
+        rc = api_fail(resp, 404, "consultation_expired", NULL,
+                      "the consultation has expired: its links no longer work");
+        goto out;
+    }
+
+    err = store_tx_begin(ctx->store);
+    if (err < 0) {
+        rc = api_store_fail(resp, ctx->store, err, "begin a transaction");
+        goto out;
+    }
+    err = invite_write(ctx, &c, &r, req->now, &inv, &from_store);
+    json_t *body = NULL;
+    if (err == 0 && (body = invitation_json(&inv)) == NULL) {
+        from_store = false;
+        err = -ENOMEM;
+    }
+    if (err == 0) {
+        from_store = true;
+        err = store_tx_commit(ctx->store);
+    }
+    if (err < 0) {
+        store_tx_rollback(ctx->store);
+        json_decref(body);
+        if (err == -EDQUOT)
+            rc = api_fail(resp, 409, "too_many_invitations", NULL,
+                          "the consultation already has %d invitations, the most it may have",
+                          API_INVITES_MAX);
+        else if (from_store)
+            rc = api_store_fail(resp, ctx->store, err, "store the invitation");
+        else if (err == -ENOMEM)
+            rc = api_fail(resp, 500, "internal", NULL, "out of memory");
+        else
+            rc = api_fail(resp, 500, "internal", NULL, "could not make the link");
+        goto out;
+    }
+    /* The invitation's id and channel only: never its destination. */
+    log_info("api", "invitation %s (%s) queued for consultation %s", inv.id, inv.channel, c.id);
+    if (ctx->invited != NULL)
+        ctx->invited(ctx->invite_arg, inv.id);
+    rc = api_ok(resp, 202, body);
+out:
+    OPENSSL_cleanse(&r, sizeof(r));
+    OPENSSL_cleanse(inv.destination, sizeof(inv.destination));
+    return rc;
+}
+
+/* Whether path is API_COLLECTION/ID/invite, with ID (as given; id_ok checks it) copied to id. */
+static bool is_invite_path(const char *path, char *id, size_t cap)
+{
+    const size_t base = strlen(API_COLLECTION "/");
+    if (strncmp(path, API_COLLECTION "/", base) != 0)
+        return false;
+    const char *rest = path + base;
+    const char *slash = strchr(rest, '/');
+    if (slash == NULL || slash == rest || strcmp(slash, API_INVITE) != 0 ||
+        (size_t)(slash - rest) >= cap)
+        return false;
+    memcpy(id, rest, (size_t)(slash - rest));
+    id[slash - rest] = '\0';
+    return true;
+}
+
 int api_handle(const struct api_ctx *ctx, const struct api_req *req, struct api_resp *resp)
 {
     if (resp == NULL)
@@ -767,6 +944,16 @@ int api_handle(const struct api_ctx *ctx, const struct api_req *req, struct api_
             return rc;
         }
         return api_create(ctx, req, resp);
+    }
+    char invite_id[TOKEN_CONSULTATION_MAX + 1];
+    if (is_invite_path(path, invite_id, sizeof(invite_id))) {
+        if (strcmp(req->method, "POST") != 0) {
+            int rc = api_fail(resp, 405, "method_not_allowed", NULL,
+                              "%.16s is not allowed here; use POST", req->method);
+            resp->allow = resp->status == 405 ? "POST" : NULL;
+            return rc;
+        }
+        return api_invite(ctx, invite_id, req, resp);
     }
     if (strncmp(path, API_COLLECTION "/", base + 1) == 0 && strchr(path + base + 1, '/') == NULL) {
         const char *id = path + base + 1;

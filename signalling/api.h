@@ -1,7 +1,8 @@
 /* The practice system's JSON HTTP API (API.md) as pure functions: a request in, a response out,
  * no sockets. The web server's glue reads the request, calls api_handle and writes what it
  * answers. POST /api/v1/consultations makes a consultation and its join links; GET and DELETE
- * /api/v1/consultations/ID read and end one. */
+ * /api/v1/consultations/ID read and end one; POST /api/v1/consultations/ID/invite queues a link
+ * to be sent by SMS or email (invite_send.c sends it). */
 #ifndef SIG_API_H
 #define SIG_API_H
 
@@ -19,6 +20,8 @@
 #define API_PEOPLE_MAX 20
 /* Room for a label from api_label, with its NUL. */
 #define API_LABEL_MAX 32
+/* The most invitations one consultation may have (each makes a link and a participant). */
+#define API_INVITES_MAX 20
 
 struct api_ctx {
     const struct sig_config *cfg; /* borrowed: api_keys, public_url, link_ttl_s */
@@ -29,6 +32,11 @@ struct api_ctx {
      * end for everyone. consultation_id is borrowed for the call. May be NULL. */
     void (*ended)(void *arg, const char *consultation_id);
     void *arg; /* borrowed, handed to ended */
+    /* Called after POST .../invite committed a new invitation, so that it is sent now.
+     * invitation_id is borrowed for the call. May be NULL: the invitation then waits in the
+     * store, and the next start resumes it. */
+    void (*invited)(void *arg, const char *invitation_id);
+    void *invite_arg; /* borrowed, handed to invited */
 };
 
 struct api_req {               /* all borrowed for the call */
@@ -59,8 +67,12 @@ bool api_path_is_api(const char *path);
  * naming the offending member of a request body when there is one. Codes and statuses:
  * unauthorized 401, bad_json 400, unknown_member 400, invalid_value 400, too_large 413,
  * not_found 404, method_not_allowed 405 (resp->allow set), already_ended 409, unavailable 503
- * (the database stayed locked: retry), internal 500. A POST writes the consultation, its
- * participants, its tokens and its audit rows in one transaction: all or nothing.
+ * (the database stayed locked: retry), internal 500; for invitations also missing_member,
+ * invalid_phone, not_mobile and invalid_email 400, consultation_ended and
+ * consultation_expired 404, too_many_invitations 409, channel_unavailable 503 (the channel is
+ * not configured). An invitation is answered 202: it is queued, not yet sent. Each POST writes
+ * what it makes (the consultation or the invitation, participants, tokens, audit rows) in one
+ * transaction: all or nothing.
  * Returns 0 (also for every error answered), -EINVAL when resp is NULL, or -ENOMEM when even
  * the error body could not be made (resp->status is then 500 with no body, and the glue answers
  * 500 by itself). */

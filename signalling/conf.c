@@ -61,8 +61,30 @@ void conf__send_error(struct conf_conn *c, const char *code, const char *message
     conf__send(c, m);
 }
 
+static void conn_free(struct conf_conn *c)
+{
+    struct conf_hub *h = c->hub;
+    conf__probe_end(c);
+    hmap_remove(&h->conns_by_uid, &c->by_uid);
+    h->n_conns--;
+    free(c->offer);
+    free(c->offered);
+    free(c->recv_media);
+    free(c->slots);
+    free(c);
+}
+
+static void member_detach(struct conf_conn *c);
+
+/* Closes c's socket; a participant whose socket is already gone (detached) is freed at once,
+ * having been taken out of its room. */
 static void conn_close(struct conf_conn *c)
 {
+    if (c->detached) {
+        member_detach(c);
+        conn_free(c);
+        return;
+    }
     if (c->closing)
         return;
     c->closing = true;
@@ -109,7 +131,7 @@ static struct conf_room *room_by_consultation(struct conf_hub *h, const char *id
     return NULL;
 }
 
-static struct conf_room *room_new(struct conf_hub *h, const struct store_consultation *cons)
+struct conf_room *conf__room_new(struct conf_hub *h, const struct store_consultation *cons)
 {
     struct conf_room *r = calloc(1, sizeof(*r));
     if (!r)
@@ -126,7 +148,7 @@ static struct conf_room *room_new(struct conf_hub *h, const struct store_consult
     return r;
 }
 
-static void room_free(struct conf_room *r)
+void conf__room_free(struct conf_room *r)
 {
     list_remove(&r->node);
     hmap_remove(&r->hub->rooms_by_uid, &r->by_uid);
@@ -140,12 +162,13 @@ static void member_detach(struct conf_conn *c)
     struct conf_room *r = c->room;
     if (!r)
         return;
+    conf__persist_forget(c);
     conf__member_teardown(c);
     list_remove(&c->member_node);
     c->room = NULL;
     if (list_empty(&r->members)) {
         conf__room_sfu_close(r);
-        room_free(r);
+        conf__room_free(r);
     } else {
         conf__roster_broadcast(r);
     }
@@ -185,10 +208,17 @@ static void audit(struct conf_conn *c, const char *action, const char *target, c
 
 static json_t *roster_entry(const struct conf_conn *m, const struct conf_conn *to)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:b}", "id", m->id, "role", m->role,
-                     "label", m->label, "state", m->admitted ? "admitted" : "waiting", "audio",
-                     m->audio, "video", m->video, "since", (json_int_t)m->since * 1000, "self",
-                     m == to);
+    json_t *e =
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:b}", "id", m->id, "role", m->role, "label",
+                  m->label, "state", m->admitted ? "admitted" : "waiting", "audio", m->audio,
+                  "video", m->video, "since", (json_int_t)m->since * 1000, "self", m == to);
+    /* Their socket dropped; kept for their browser to resume (CONF_RESUME_MS). */
+    if (e && m->detached)
+        json_object_set_new(e, "reconnecting", json_true());
+    /* Only hosts see how each person's connection is doing. */
+    if (e && is_host(to))
+        conf__quality_put(e, m);
+    return e;
 }
 
 /* Everyone admitted sees everyone admitted; hosts also see who waits; someone waiting sees
@@ -220,6 +250,17 @@ void conf__roster_broadcast(struct conf_room *r)
     }
 }
 
+void conf__roster_send_hosts(struct conf_room *r)
+{
+    struct list *pos;
+    list_for_each(pos, &r->members)
+    {
+        struct conf_conn *m = list_entry(pos, struct conf_conn, member_node);
+        if (m->joined_sent && is_host(m))
+            roster_send(m);
+    }
+}
+
 /* --- join ----------------------------------------------------------------------------------- */
 
 struct label_count {
@@ -240,6 +281,54 @@ static int label_count_cb(const struct store_participant *p, void *arg)
     return 0;
 }
 
+void conf__member_label(struct conf_hub *h, const char *consultation_id, struct conf_conn *c)
+{
+    struct label_count lc = {.role = c->role, .id = c->id};
+    store_participant_list(h->p.store, consultation_id, label_count_cb, &lc);
+    api_label(c->label, sizeof(c->label), c->role, lc.n > 0 ? lc.n : 1);
+}
+
+/* Whether old's browser can carry on with the peer connections it has: its transports exist
+ * and its room is on the SFU. Otherwise a resume is a plain join (newest wins). */
+static bool resumable(const struct conf_conn *old)
+{
+    return old->joined_sent && old->send_t.id && old->recv_t.id && old->room &&
+           old->room->sfu == CONF_SFU_READY;
+}
+
+/* The browser of old is back on the socket of c (which has not joined): old takes the socket
+ * over and c is freed. A socket old still had (gone quiet, not yet seen closed) is closed. */
+static void resume(struct conf_conn *old, struct conf_conn *c, int64_t re)
+{
+    struct conf_hub *h = c->hub;
+    if (!old->detached && old->handle) {
+        h->p.ops->rebind(old->handle, NULL);
+        h->p.ops->close(old->handle);
+    }
+    old->handle = c->handle;
+    old->detached = false;
+    old->closing = c->closing;
+    old->tokens = c->tokens;
+    old->tokens_ms = c->tokens_ms;
+    snprintf(old->session, sizeof(old->session), "%s", c->session); /* "" when restored */
+    h->p.ops->rebind(c->handle, old);
+    conn_free(c);
+
+    struct conf_room *r = old->room;
+    json_t *cons = json_pack("{s:s, s:s}", "id", r->consultation_id, "kind", r->kind);
+    json_t *msg = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:b}", "type", "joined",
+                            "participant", old->id, "role", old->role, "consultation", cons,
+                            "state", old->admitted ? "admitted" : "waiting", "message", r->message,
+                            "ice_servers", conf__ice_servers(h, old->id), "resumed", 1);
+    if (msg && re >= 0)
+        json_object_set_new(msg, "re", json_integer(re));
+    conf__send(old, msg);
+    audit(old, "resume", NULL, NULL);
+    log_info(TAG, "a participant resumed on a new socket, media kept");
+    conf__roster_broadcast(r);
+    conf__media_resumed(old);
+}
+
 static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
 {
     struct conf_hub *h = c->hub;
@@ -247,6 +336,12 @@ static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
     int64_t now = conf__now(h);
     if (c->room) {
         conf__send_error(c, "already_joined", "this connection has already joined", re);
+        return;
+    }
+    if (!h->synced) {
+        /* Until the SFU has said which rooms it kept, a join could not tell a call to resume
+         * from a new one. Signalling has just started: the browser tries again in a moment. */
+        conf__send_error(c, "unavailable", "the service is starting; try again in a moment", re);
         return;
     }
     if (!c->session[0]) {
@@ -287,22 +382,24 @@ static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
     if (r) {
         /* The same participant in another tab or an earlier page (a reload): the newest wins. */
         struct conf_conn *old = member_find(r, pid);
+        if (old && m->resume && resumable(old)) {
+            resume(old, c, re); /* c is freed */
+            return;
+        }
         if (old) {
             member_detach(old);
             send_ended(old, "replaced");
             r = room_by_consultation(h, info.cons.id); /* it may have gone with old */
         }
     }
-    if (!r && !(r = room_new(h, &info.cons))) {
+    if (!r && !(r = conf__room_new(h, &info.cons))) {
         conf__send_error(c, "internal", "out of memory", re);
         return;
     }
 
     snprintf(c->id, sizeof(c->id), "%s", pid);
     snprintf(c->role, sizeof(c->role), "%s", part.role);
-    struct label_count lc = {.role = part.role, .id = pid};
-    store_participant_list(h->p.store, info.cons.id, label_count_cb, &lc);
-    api_label(c->label, sizeof(c->label), part.role, lc.n > 0 ? lc.n : 1);
+    conf__member_label(h, info.cons.id, c);
 
     /* A host is in at once; anyone else waits unless a host already admitted them (a reload or
      * a reconnect keeps the admission). Someone who left waits again. */
@@ -311,7 +408,7 @@ static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
         store_participant_set_state(h->p.store, pid, state, now) < 0) {
         conf__send_error(c, "internal", "the participant could not be updated", re);
         if (list_empty(&r->members))
-            room_free(r);
+            conf__room_free(r);
         return;
     }
     c->admitted = strcmp(state, "admitted") == 0;
@@ -334,12 +431,13 @@ void conf__member_ready(struct conf_conn *c)
     conf__send(c, json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "type", "joined", "participant",
                             c->id, "role", c->role, "consultation", cons, "state",
                             c->admitted ? "admitted" : "waiting", "message", r->message,
-                            "ice_servers", conf__ice_servers(c->hub)));
+                            "ice_servers", conf__ice_servers(c->hub, c->id)));
     c->joined_sent = true;
     conf__roster_broadcast(r);
     if (c->admitted)
         conf__media_admit(c);
     conf__recv_prepare(c);
+    conf__persist(c);
 }
 
 /* --- host actions --------------------------------------------------------------------------- */
@@ -546,7 +644,10 @@ void conf_conn_message(struct conf_conn *c, const char *data, size_t len)
             json_object_set_new(pong, "re", json_integer(re));
         conf__send(c, pong);
     } else if (m.type == WSMSG_JOIN) {
+        conf__probe_end(c); /* a connection test on this socket is over: the call starts */
         on_join(c, &m, re);
+    } else if (m.type == WSMSG_PROBE) {
+        conf__on_probe(c, m.token, m.sdp, m.sdp_len, re);
     } else if (!c->room) {
         conf__send_error(c, "not_joined", "send join first", re);
     } else {
@@ -568,6 +669,12 @@ void conf_conn_message(struct conf_conn *c, const char *data, size_t len)
             break;
         case WSMSG_MUTE:
             on_mute(c, &m, re);
+            break;
+        case WSMSG_QUALITY:
+            conf__on_quality(c, (int)m.level, m.loss, m.rtt);
+            break;
+        case WSMSG_RESTART_ICE:
+            conf__on_restart_ice(c, re);
             break;
         case WSMSG_MEDIA:
             on_media(c, &m);
@@ -591,16 +698,45 @@ void conf_conn_closed(struct conf_conn *c)
         return;
     struct conf_hub *h = c->hub;
     c->closing = true; /* nothing more may be sent on it */
+    if (c->room && c->joined_sent && !h->stopping) {
+        /* The socket dropped, not the participant: their media keeps flowing while their
+         * browser reconnects and resumes; the sweep ends them if it does not. */
+        c->detached = true;
+        c->detached_ms = clock_mono_ms();
+        c->handle = NULL;
+        conf__roster_broadcast(c->room);
+        return;
+    }
     if (c->room && !h->stopping)
         audit(c, "disconnect", NULL, NULL); /* a closed tab; a reload joins again */
     member_detach(c);
-    hmap_remove(&h->conns_by_uid, &c->by_uid);
-    h->n_conns--;
-    free(c->offer);
-    free(c->offered);
-    free(c->recv_media);
-    free(c->slots);
-    free(c);
+    conn_free(c);
+}
+
+/* Every second: participants whose browser did not come back in time leave their room. */
+static void sweep(uv_timer_t *t)
+{
+    struct conf_hub *h = t->data;
+    uint64_t now = clock_mono_ms();
+    struct list *pos, *next, *mpos, *mnext;
+    list_for_each_safe(pos, next, &h->rooms)
+    {
+        struct conf_room *r = list_entry(pos, struct conf_room, node);
+        size_t left = 0, gone = 0;
+        list_for_each(mpos, &r->members) left++;
+        list_for_each_safe(mpos, mnext, &r->members)
+        {
+            struct conf_conn *m = list_entry(mpos, struct conf_conn, member_node);
+            if (!m->detached || now - m->detached_ms < CONF_RESUME_MS)
+                continue;
+            audit(m, "disconnect", NULL, "not resumed");
+            /* The last member's detach frees the room: nothing of it may be read after. */
+            bool last = ++gone == left;
+            conn_close(m);
+            if (last)
+                break;
+        }
+    }
 }
 
 /* --- the hub -------------------------------------------------------------------------------- */
@@ -612,6 +748,7 @@ int conf_hub_new(struct conf_hub **out, const struct conf_hub_params *p)
         return -ENOMEM;
     h->p = *p;
     list_init(&h->rooms);
+    list_init(&h->probes);
     h->rl = calloc(1, sizeof(*h->rl));
     if (!h->rl || hmap_init(&h->rooms_by_uid, 64) < 0) {
         free(h->rl);
@@ -624,6 +761,12 @@ int conf_hub_new(struct conf_hub **out, const struct conf_hub_params *p)
         free(h);
         return -ENOMEM;
     }
+    if (p->loop) {
+        uv_timer_init(p->loop, &h->sweep);
+        h->sweep.data = h;
+        uv_timer_start(&h->sweep, sweep, 1000, 1000);
+        h->sweeping = true;
+    }
     *out = h;
     return 0;
 }
@@ -631,6 +774,11 @@ int conf_hub_new(struct conf_hub **out, const struct conf_hub_params *p)
 void conf_hub_stop(struct conf_hub *h)
 {
     h->stopping = true;
+    conf__probes_stop(h);
+    if (h->sweeping) {
+        uv_close((uv_handle_t *)&h->sweep, NULL); /* the loop runs once more before the free */
+        h->sweeping = false;
+    }
 }
 
 void conf_hub_set_link(struct conf_hub *h, struct sfu_link *link)
@@ -643,9 +791,17 @@ void conf_hub_free(struct conf_hub *h)
     if (!h)
         return;
     /* Connections are closed by the server, which frees them with conf_conn_closed before
-     * freeing the hub; what is left here are rooms whose members are all gone. */
-    while (!list_empty(&h->rooms))
-        room_free(list_entry(h->rooms.next, struct conf_room, node));
+     * freeing the hub; what is left here are rooms with detached members (their media stays on
+     * the SFU for the next signalling process) or none. */
+    while (!list_empty(&h->rooms)) {
+        struct conf_room *r = list_entry(h->rooms.next, struct conf_room, node);
+        while (!list_empty(&r->members)) {
+            struct conf_conn *m = list_entry(r->members.next, struct conf_conn, member_node);
+            list_remove(&m->member_node);
+            conn_free(m);
+        }
+        conf__room_free(r);
+    }
     hmap_destroy(&h->rooms_by_uid);
     hmap_destroy(&h->conns_by_uid);
     free(h->rl);

@@ -14,6 +14,7 @@
 
 struct store;
 struct sfu_link;
+struct turn_params;
 struct conf_hub;
 struct conf_conn;
 
@@ -25,6 +26,9 @@ struct conf_conn_ops {
     /* Closes the connection once what is queued has gone. The server then calls
      * conf_conn_closed as for any close. */
     void (*close)(void *handle);
+    /* From now on the connection's messages and close go to c (NULL: to nobody; its close is
+     * then not reported). A resumed participant takes over the socket that resumed it. */
+    void (*rebind)(void *handle, struct conf_conn *c);
 };
 
 struct conf_hub_params {
@@ -34,6 +38,8 @@ struct conf_hub_params {
     size_t token_secret_len;
     const struct conf_conn_ops *ops; /* borrowed */
     int64_t (*now)(void);            /* unix seconds; NULL: time(NULL) */
+    struct uv_loop_s *loop;          /* borrowed: for the hub's timer */
+    const struct turn_params *turn;  /* borrowed; NULL: no TURN (empty ice_servers) */
 };
 
 /* Makes the hub. Writes *out only on success. -ENOMEM. */

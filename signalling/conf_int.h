@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <uv.h>
 
 #include "conf.h"
 #include "core/hmap.h"
@@ -19,6 +20,9 @@
     4 /* a browser's sending tracks: microphone, camera, and room to grow                          \
        */
 #define CONF_LABEL_MAX 32
+/* How long a participant whose socket dropped is kept for their browser to resume. A phone
+ * moving between networks, or signalling restarting, is back within seconds. */
+#define CONF_RESUME_MS 20000
 
 enum conf_room_sfu {
     CONF_SFU_NONE,     /* no room on the SFU yet */
@@ -74,6 +78,19 @@ struct conf_slot {
     struct sdp_codec codec;      /* what was asked for, for sdp_media_from_consumed */
 };
 
+struct conf_probe; /* conf_probe.c */
+
+/* The latest report a browser made of its own connection (PROTOCOL.md `quality`), which hosts
+ * see in their roster. level 0: none yet. */
+struct conf_quality {
+    int level; /* enum wsmsg_level */
+    double loss;
+    uint32_t rtt;
+    uint64_t at_ms; /* when it was taken (clock_mono_ms), for the rate limit */
+    int sent_level; /* what the hosts were last sent, and when */
+    uint64_t sent_ms;
+};
+
 /* One browser connection, and once joined, one participant in a room. */
 struct conf_conn {
     struct hmap_node by_uid;
@@ -82,6 +99,15 @@ struct conf_conn {
     void *handle;         /* borrowed: the server's connection */
     char session[STORE_ID_MAX + 1];
     bool closing; /* close asked of the server: send nothing more */
+    /* Its socket is gone but the participant stays, media flowing, for CONF_RESUME_MS: a
+     * browser that reconnects (a network change, a signalling restart) resumes it with the
+     * peer connections it has. handle is NULL and closing true meanwhile. */
+    bool detached;
+    uint64_t detached_ms;
+    /* Before joining, the connection test (conf_probe.c). */
+    struct conf_probe *probe; /* borrowed (the hub's); NULL when none is running */
+    unsigned probes;          /* made on this socket, for the limit */
+    struct conf_quality quality;
     /* A token bucket on the browser's messages: a page in a loop must not flood the others
      * (every change fans out to everyone in the room). */
     double tokens;
@@ -102,8 +128,9 @@ struct conf_conn {
     struct conf_tinfo send_t, recv_t;
     struct conf_producer prod[CONF_MAX_PRODUCERS];
     size_t n_prod;
-    struct sdp_publish *offer; /* owned: the sending offer being answered, NULL when none */
-    int64_t offer_re;          /* the offer message's id, -1 when none */
+    char send_ufrag[SDP_UFRAG_LEN]; /* the browser's, in the sending offer last answered */
+    struct sdp_publish *offer;      /* owned: the sending offer being answered, NULL when none */
+    int64_t offer_re;               /* the offer message's id, -1 when none */
     int produce_pending;
     int produce_failed;
 
@@ -123,13 +150,18 @@ struct conf_conn {
 
 struct conf_hub {
     struct conf_hub_params p;
+    uv_timer_t sweep; /* ends the participants not resumed in time */
+    bool sweeping;
     struct list rooms;
     struct hmap rooms_by_uid;
     struct hmap conns_by_uid;
     size_t n_conns;
     uint64_t next_uid;
     bool stopping;            /* conf_hub_stop: no more SFU calls */
+    bool synced;              /* the SFU's rooms were listed once: joins are taken */
     struct log_ratelimit *rl; /* owned */
+    struct list probes;       /* struct conf_probe, owned (conf_probe.c) */
+    size_t n_probes;
 };
 
 /* One SFU request in flight, found again by its answer (conf__on_sfu_answer). */
@@ -142,7 +174,8 @@ enum conf_op_kind {
     OP_STATS,
     OP_CONNECT, /* index: 0 sending, 1 receiving transport */
     OP_CLAIM,
-    OP_OTHER, /* nothing to do with the answer but log a refusal */
+    OP_RESTART, /* RestartIce; index: 0 sending, 1 receiving transport */
+    OP_OTHER,   /* nothing to do with the answer but log a refusal */
 };
 
 struct conf_op {
@@ -167,6 +200,35 @@ struct conf_room *conf__room_find(struct conf_hub *h, uint64_t uid);
 void conf__room_lost(struct conf_room *r);
 /* A member's transports are ready: send joined and, if admitted, start receiving. */
 void conf__member_ready(struct conf_conn *c);
+
+/* The browser resumed c on a new socket: consumes what it misses and offers its receiving
+ * connection again (what was out before the drop may never have arrived). */
+void conf__media_resumed(struct conf_conn *c);
+/* The browser asks for new ICE credentials on its receiving connection. */
+void conf__on_restart_ice(struct conf_conn *c, int64_t re);
+
+/* A room for cons, not yet on the SFU. NULL on -ENOMEM. */
+struct conf_room *conf__room_new(struct conf_hub *h, const struct store_consultation *cons);
+/* Takes r out of the hub and frees it (its members are gone or freed by the caller). */
+void conf__room_free(struct conf_room *r);
+/* c->label from its role and place among the consultation's participants ("Guest 2"). */
+void conf__member_label(struct conf_hub *h, const char *consultation_id, struct conf_conn *c);
+
+/* conf_persist.c: what a signalling process started after this one needs to carry on. */
+/* c's media state as a blob (*out the caller's to free). -ENOMEM. */
+int conf__snapshot_write(const struct conf_conn *c, uint8_t **out, size_t *out_len);
+/* Fills c's media state from a blob (c->recv_media and c->slots allocated, SDP_MAX_MEDIA each).
+ * -EINVAL when it is not one this build wrote; every string read ends within its field. */
+int conf__snapshot_read(struct conf_conn *c, const void *state, size_t len);
+/* Writes c's media state to the store (a store failure is logged: the call goes on). */
+void conf__persist(struct conf_conn *c);
+/* c left for good: its media state is forgotten (not while the service is stopping: the next
+ * process resumes from it). */
+void conf__persist_forget(struct conf_conn *c);
+/* An SFU room nobody in this process knows, kept for us after a restart: made again with its
+ * participants as they were written, each detached until their browser resumes. Returns the
+ * room, or NULL when there is nothing live to carry on (the caller closes it on the SFU). */
+struct conf_room *conf__room_restore(struct conf_hub *h, const Sfu__RoomInfo *ri);
 
 /* conf_media.c */
 void conf__room_sfu_create(struct conf_room *r);
@@ -208,6 +270,24 @@ void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev);
  * (closes sent while the link was down were lost), forgets what the SFU no longer has, and
  * makes the consumers that are missing. */
 void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri);
-json_t *conf__ice_servers(const struct conf_hub *h);
+/* The joined message's ice_servers for participant id: TURN credentials made for them, or []. */
+json_t *conf__ice_servers(const struct conf_hub *h, const char *participant_id);
+
+/* conf_probe.c: the pre-call connection test. */
+/* A probe message (before join): checks the link without using it, and gives the socket a
+ * short-lived transport in an SFU room of its own, answering the browser's offer. */
+void conf__on_probe(struct conf_conn *c, const char *token, const char *sdp, size_t sdp_len,
+                    int64_t re);
+/* Ends c's probe, if it has one (c joins, or its socket goes): its SFU room is closed. */
+void conf__probe_end(struct conf_conn *c);
+/* The hub is stopping: every probe ends (their timers are closed; the SFU is asked nothing). */
+void conf__probes_stop(struct conf_hub *h);
+
+/* conf_quality.c: connection quality as each browser sees it, shown to hosts. */
+void conf__on_quality(struct conf_conn *c, int level, double loss, uint32_t rtt);
+/* Adds "quality" to m's roster entry when m has reported one (rosters for hosts only). */
+void conf__quality_put(json_t *entry, const struct conf_conn *m);
+/* conf.c: sends the roster again to the room's hosts only (what only they see changed). */
+void conf__roster_send_hosts(struct conf_room *r);
 
 #endif

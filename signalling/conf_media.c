@@ -329,6 +329,7 @@ void conf__renegotiate(struct conf_conn *c)
     conf__send(c, json_pack("{s:s, s:s, s:s, s:I, s:o}", "type", "offer", "pc", "recv", "sdp", text,
                             "version", (json_int_t)c->recv_version, "streams", streams));
     free(text);
+    conf__persist(c);
 }
 
 /* What the subscriber is offered for codec: the publisher's own codec and payload types (a
@@ -508,6 +509,93 @@ void conf__media_admit(struct conf_conn *c)
         conf__renegotiate(c);
 }
 
+void conf__media_resumed(struct conf_conn *c)
+{
+    /* An offer sent to the dropped socket may never have arrived, or its answer was lost: the
+     * next offer supersedes it (a later version; the browser answers the latest). */
+    c->offer_out = false;
+    free(c->offered);
+    c->offered = NULL;
+    c->offered_n = 0;
+    if (c->admitted) {
+        /* Whoever published while this socket was away is received now. */
+        struct list *pos;
+        list_for_each(pos, &c->room->members)
+        {
+            struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
+            if (o == c || !o->admitted || !o->joined_sent)
+                continue;
+            for (size_t k = 0; k < o->n_prod; k++)
+                consume(c, o, &o->prod[k]);
+        }
+    }
+    if (c->consume_pending == 0)
+        conf__renegotiate(c);
+}
+
+/* --- ICE restarts ----------------------------------------------------------------------------- */
+
+static void restart_ice(struct conf_conn *c, struct conf_tinfo *t, int64_t re)
+{
+    Sfu__Envelope env = SFU__ENVELOPE__INIT;
+    Sfu__RestartIceRequest req = SFU__RESTART_ICE_REQUEST__INIT;
+    req.room_id = c->room->room_id;
+    req.transport_id = t->id;
+    env.body_case = SFU__ENVELOPE__BODY_RESTART_ICE;
+    env.restart_ice = &req;
+    if (conf__call(c->hub, &env, OP_RESTART, c->uid, t == &c->recv_t, c->room->room_id,
+                   "restart ICE") < 0)
+        conf__send_error(c, "unavailable", "the media server cannot be reached", re);
+}
+
+void conf__on_restart_ice(struct conf_conn *c, int64_t re)
+{
+    if (!c->joined_sent || !c->recv_t.id || c->n_slots == 0) {
+        conf__send_error(c, "busy", "the receiving connection is not set up yet", re);
+        return;
+    }
+    restart_ice(c, &c->recv_t, re);
+}
+
+static void offer_answer(struct conf_conn *c);
+
+/* New ICE credentials: the receiving connection is offered them; the sending one gets them in
+ * the answer to the browser's ICE-restart offer. The DTLS session and the media stay. */
+static void ice_restarted(struct conf_hub *h, struct conf_op *o, int status,
+                          const Sfu__Envelope *resp)
+{
+    struct conf_conn *c = conf__conn_find(h, o->uid);
+    if (!c || !c->room)
+        return;
+    struct conf_tinfo *t = o->index ? &c->recv_t : &c->send_t;
+    bool ok = status == 0 && resp->body_case == SFU__ENVELOPE__BODY_ICE_RESTARTED &&
+              resp->ice_restarted->ice_ufrag && resp->ice_restarted->ice_pwd &&
+              strlen(resp->ice_restarted->ice_ufrag) < sizeof(t->ufrag) &&
+              strlen(resp->ice_restarted->ice_pwd) < sizeof(t->pwd);
+    if (ok) {
+        snprintf(t->ufrag, sizeof(t->ufrag), "%s", resp->ice_restarted->ice_ufrag);
+        snprintf(t->pwd, sizeof(t->pwd), "%s", resp->ice_restarted->ice_pwd);
+    } else {
+        log_warn(TAG, "restart ICE: %s", conf__sfu_error(resp));
+    }
+    if (o->index == 0) {
+        if (!c->offer)
+            return;
+        if (!ok) {
+            conf__send_error(c, "unavailable", "the media server refused an ICE restart",
+                             c->offer_re);
+            free(c->offer);
+            c->offer = NULL;
+            c->offer_re = -1;
+            return;
+        }
+        offer_answer(c);
+        return;
+    }
+    if (ok)
+        conf__renegotiate(c);
+}
+
 /* The browser now knows the SSRCs of the offer it answered: their consumers may send, starting
  * with a keyframe the SFU asks for as they resume. Sections the answer rejected stay paused. */
 static void resume_answered(struct conf_conn *c, const struct sdp_remote *remote)
@@ -551,6 +639,8 @@ void conf__on_answer(struct conf_conn *c, const char *sdp, size_t len, uint32_t 
         connect_transport(c, &c->recv_t, remote.fingerprint);
     if (c->dirty)
         conf__renegotiate(c);
+    else
+        conf__persist(c);
 }
 
 /* --- the sending connection ----------------------------------------------------------------- */
@@ -564,27 +654,16 @@ static void close_producers(struct conf_conn *c)
 
 static void offer_done(struct conf_conn *c)
 {
-    struct sdp_transport t;
-    char *text = NULL;
-    int64_t re = c->offer_re;
     if (c->produce_failed) {
-        conf__send_error(c, "bad_sdp", "the media server refused a track of this offer", re);
+        conf__send_error(c, "bad_sdp", "the media server refused a track of this offer",
+                         c->offer_re);
         close_producers(c); /* nobody is to wait on tracks that will never flow */
+        free(c->offer);
+        c->offer = NULL;
+        c->offer_re = -1;
     } else {
-        tinfo_view(&c->send_t, &t);
-        if (sdp_answer_build(c->offer, &t, &text) < 0) {
-            conf__send_error(c, "internal", "the answer could not be built", re);
-        } else {
-            json_t *m = json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "send", "sdp", text);
-            if (m && re >= 0)
-                json_object_set_new(m, "re", json_integer(re));
-            conf__send(c, m);
-            free(text);
-        }
+        offer_answer(c);
     }
-    free(c->offer);
-    c->offer = NULL;
-    c->offer_re = -1;
     if (c->admitted && c->n_prod > 0) {
         struct list *pos;
         list_for_each(pos, &c->room->members)
@@ -618,6 +697,46 @@ static void produced(struct conf_hub *h, struct conf_op *o, int status, const Sf
         offer_done(c);
 }
 
+/* Whether offer sends exactly the tracks c already produces (same MIDs and SSRCs). */
+static bool same_tracks(const struct conf_conn *c, const struct sdp_publish *offer)
+{
+    size_t n = 0;
+    if (c->n_prod == 0)
+        return false;
+    for (size_t i = 0; i < offer->n_media; i++) {
+        const struct sdp_media *m = &offer->media[i];
+        if (!m->publish)
+            continue;
+        if (n >= c->n_prod || strcmp(m->mid, c->prod[n].media.mid) != 0 ||
+            m->ssrc != c->prod[n].media.ssrc || m->kind != c->prod[n].media.kind)
+            return false;
+        n++;
+    }
+    return n == c->n_prod;
+}
+
+/* Answers c->offer on the sending transport as it is now, and forgets the offer. */
+static void offer_answer(struct conf_conn *c)
+{
+    struct sdp_transport t;
+    char *text = NULL;
+    tinfo_view(&c->send_t, &t);
+    if (sdp_answer_build(c->offer, &t, &text) < 0) {
+        conf__send_error(c, "internal", "the answer could not be built", c->offer_re);
+    } else {
+        json_t *m = json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "send", "sdp", text);
+        if (m && c->offer_re >= 0)
+            json_object_set_new(m, "re", json_integer(c->offer_re));
+        conf__send(c, m);
+        free(text);
+        snprintf(c->send_ufrag, sizeof(c->send_ufrag), "%s", c->offer->ufrag);
+    }
+    free(c->offer);
+    c->offer = NULL;
+    c->offer_re = -1;
+    conf__persist(c);
+}
+
 void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re)
 {
     char err[256];
@@ -643,6 +762,17 @@ void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re
                          n_pub ? "too many sending tracks" : "no sending audio or video section",
                          re);
         free(offer);
+        return;
+    }
+    if (same_tracks(c, offer)) {
+        /* The tracks the SFU has already: an ICE restart (new credentials), or the same offer
+         * sent again by a browser that resumed before it had the answer. */
+        c->offer = offer;
+        c->offer_re = re;
+        if (strcmp(offer->ufrag, c->send_ufrag) != 0)
+            restart_ice(c, &c->send_t, re); /* answered by ice_restarted */
+        else
+            offer_answer(c);
         return;
     }
     /* A new offer replaces the tracks: their producers are made anew (the SFU closes the old
@@ -703,6 +833,9 @@ void conf__on_sfu_answer(void *arg, int status, const Sfu__Envelope *resp)
         break;
     case OP_CLAIM:
         conf__claimed(h, status, resp);
+        break;
+    case OP_RESTART:
+        ice_restarted(h, o, status, resp);
         break;
     case OP_STATS:
         conf__stats_answered(h, o, status, resp);

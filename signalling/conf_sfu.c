@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "sfu_link.h"
+#include "turn.h"
 
 #define TAG "conf"
 
@@ -346,10 +347,11 @@ void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev)
                             "state", state));
 }
 
-json_t *conf__ice_servers(const struct conf_hub *h)
+json_t *conf__ice_servers(const struct conf_hub *h, const char *participant_id)
 {
-    (void)h; /* TURN comes with the restrictive-networks work; the SFU's host candidates serve */
-    return json_array();
+    /* Without TURN the SFU's host candidates serve; with it, a browser whose network blocks UDP
+     * reaches the SFU through coturn (TCP or TLS), with credentials that name the participant. */
+    return turn_ice_servers(h->p.turn, participant_id, conf__now(h));
 }
 
 /* --- the link to the SFU -------------------------------------------------------------------- */
@@ -372,6 +374,19 @@ void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
     struct list *pos, *tmp;
     if (!ids)
         return;
+    /* Rooms the SFU kept that this process does not know (signalling restarted): taken over
+     * with their participants as the store has them, to be resumed by their browsers. */
+    for (size_t i = 0; i < rooms->n_rooms; i++) {
+        const Sfu__RoomInfo *ri = rooms->rooms[i];
+        bool known = false;
+        list_for_each(pos, &h->rooms)
+        {
+            if (strcmp(list_entry(pos, struct conf_room, node)->room_id, ri->room_id) == 0)
+                known = true;
+        }
+        if (!known && !ri->claimed)
+            conf__room_restore(h, ri);
+    }
     /* Rooms the SFU kept for us are taken back with their media untouched; rooms it lost (it
      * restarted) or that another control connection holds are made anew when their browsers,
      * closed here, join again. */
@@ -421,6 +436,7 @@ void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
             conf__close_room(h, ri->room_id);
         }
     }
+    h->synced = true;
 }
 
 void conf_hub_sfu_down(void *arg, int reason)

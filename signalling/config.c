@@ -13,10 +13,16 @@
 
 #include <openssl/crypto.h>
 
+#include "invite.h"
 #include "token.h"
+#include "turn.h"
 
-#define LINK_TTL_MIN_S 60u
-#define LINK_TTL_MAX_S (90u * 86400u)
+#define LINK_TTL_MIN_S    60u
+#define LINK_TTL_MAX_S    (90u * 86400u)
+#define RETRY_BASE_MIN_MS 10u
+#define RETRY_BASE_MAX_MS 600000u
+/* Where the tz database lives unless TZDIR says otherwise (Debian's tzdata). */
+#define TZ_DIR_DEFAULT "/usr/share/zoneinfo"
 #define REASON_MAX     320
 
 /* The build defines it as the source tree's signalling/web (signalling/meson.build). */
@@ -33,6 +39,11 @@ enum key_type {
     KEY_URL,
     KEY_TTL,
     KEY_LOG,
+    KEY_TEXT,    /* a char array like KEY_PATH, checked by text_check for its key */
+    KEY_SVC_URL, /* sms-base-url, smtp-url */
+    KEY_MS,      /* invite-retry-base */
+    KEY_TURN_URLS,
+    KEY_TURN_TTL,
 };
 
 /* The index of each setting in keys[] (and in cfg->origin). */
@@ -52,10 +63,26 @@ enum key_id {
     K_PUBLIC_URL,
     K_LINK_TTL,
     K_LOG_LEVEL,
+    K_PRACTICE_NAME,
+    K_TIMEZONE,
+    K_SMS_BASE_URL,
+    K_SMS_API_KEY_FILE,
+    K_SMS_TEMPLATE_ID,
+    K_SMTP_URL,
+    K_SMTP_USER,
+    K_SMTP_PASSWORD_FILE,
+    K_SMTP_FROM,
+    K_SMTP_CA_FILE,
+    K_INVITE_RETRY_BASE,
+    K_TURN_SECRET_FILE,
+    K_TURN_URLS,
+    K_TURN_TTL,
     K_COUNT,
 };
 
 _Static_assert(K_COUNT == SIG_CONFIG_KEY_COUNT, "SIG_CONFIG_KEY_COUNT must match keys[]");
+_Static_assert(SIG_CONFIG_TURN_URLS_MAX == TURN_URLS_MAX && SIG_CONFIG_TURN_URL_MAX == TURN_URL_MAX,
+               "config.h's TURN sizes must match turn.h's");
 
 struct key_def {
     const char *name;
@@ -107,6 +134,44 @@ static const struct key_def keys[K_COUNT] = {
     [K_LINK_TTL] = {"link-ttl", KEY_TTL, 0, 0, "86400", "86400",
                     "seconds a link is valid unless the request says otherwise (60..7776000)"},
     [K_LOG_LEVEL] = {"log-level", KEY_LOG, 0, 0, "info", "info", "error, warn, info or debug"},
+    [K_PRACTICE_NAME] = {"practice-name", KEY_TEXT, PATH_FIELD(practice_name), "Your GP practice",
+                         "Your GP practice",
+                         "the practice's name in invitations (SMS and email), UTF-8"},
+    [K_TIMEZONE] = {"timezone", KEY_TEXT, PATH_FIELD(timezone), "Europe/London", "Europe/London",
+                    "time zone of appointment times in invitations (a tz database name, or UTC)"},
+    [K_SMS_BASE_URL] = {"sms-base-url", KEY_SVC_URL, PATH_FIELD(sms_base_url),
+                        "https://api.notifications.service.gov.uk",
+                        "https://api.notifications.service.gov.uk",
+                        "GOV.UK Notify API base URL for SMS invitations"},
+    [K_SMS_API_KEY_FILE] = {"sms-api-key-file", KEY_PATH, PATH_FIELD(sms_api_key_file), "",
+                            "(none: no SMS)",
+                            "file holding the Notify API key (mode 0600); needs sms-template-id"},
+    [K_SMS_TEMPLATE_ID] = {"sms-template-id", KEY_TEXT, PATH_FIELD(sms_template_id), "", "(none)",
+                           "Notify SMS template id with ((practice)), ((time)) and ((link))"},
+    [K_SMTP_URL] = {"smtp-url", KEY_SVC_URL, PATH_FIELD(smtp_url), "", "(none: no email)",
+                    "mail relay: smtp://HOST[:PORT] (STARTTLS required) or smtps://HOST[:PORT]; "
+                    "needs smtp-from"},
+    [K_SMTP_USER] = {"smtp-user", KEY_TEXT, PATH_FIELD(smtp_user), "", "(none: no AUTH)",
+                     "SMTP user name; needs smtp-password-file"},
+    [K_SMTP_PASSWORD_FILE] = {"smtp-password-file", KEY_PATH, PATH_FIELD(smtp_password_file), "",
+                              "(none)", "file holding the SMTP password (mode 0600)"},
+    [K_SMTP_FROM] = {"smtp-from", KEY_TEXT, PATH_FIELD(smtp_from), "", "(none)",
+                     "sender of email invitations: ADDR or NAME <ADDR>"},
+    [K_SMTP_CA_FILE] = {"smtp-ca-file", KEY_PATH, PATH_FIELD(smtp_ca_file), "",
+                        "(none: the system's CAs)",
+                        "CA certificates (PEM) to trust for the mail relay instead"},
+    [K_INVITE_RETRY_BASE] = {"invite-retry-base", KEY_MS, 0, 0, "1000", "1000",
+                             "milliseconds before an invitation's first retry, doubling each "
+                             "time (10..600000)"},
+    [K_TURN_SECRET_FILE] = {"turn-secret-file", KEY_PATH, PATH_FIELD(turn_secret_file), "",
+                            "(none: no TURN)",
+                            "coturn's static-auth-secret (>= 16 printable bytes, mode 0600); "
+                            "needs turn-urls"},
+    [K_TURN_URLS] = {"turn-urls", KEY_TURN_URLS, 0, 0, "", "(none: no TURN)",
+                     "comma-separated TURN URIs given to browsers: turn:HOST[:PORT][?transport="
+                     "udp|tcp] or turns:HOST[:PORT]; needs turn-secret-file"},
+    [K_TURN_TTL] = {"turn-ttl", KEY_TURN_TTL, 0, 0, "21600", "21600",
+                    "seconds a join's TURN credentials are valid (60..604800)"},
 };
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -487,7 +552,9 @@ static int set_url(struct sig_config *cfg, const char *v, char *reason, size_t r
     return 0;
 }
 
-static int set_ttl(struct sig_config *cfg, const char *v, char *reason, size_t rlen)
+/* A whole number of seconds in min..max. */
+static int parse_seconds(const char *v, unsigned min, unsigned max, uint32_t *out, char *reason,
+                         size_t rlen)
 {
     unsigned long long t = 0;
     size_t n = strlen(v);
@@ -496,13 +563,225 @@ static int set_ttl(struct sig_config *cfg, const char *v, char *reason, size_t r
         ok = isdigit((unsigned char)v[i]);
         t = t * 10 + (unsigned)(v[i] - '0');
     }
-    if (!ok || t < LINK_TTL_MIN_S || t > LINK_TTL_MAX_S) {
-        snprintf(reason, rlen, "'%s' is not a whole number of seconds in %u..%u", v, LINK_TTL_MIN_S,
-                 LINK_TTL_MAX_S);
+    if (!ok || t < min || t > max) {
+        snprintf(reason, rlen, "'%s' is not a whole number of seconds in %u..%u", v, min, max);
         return -EINVAL;
     }
-    cfg->link_ttl_s = (uint32_t)t;
+    *out = (uint32_t)t;
     return 0;
+}
+
+static int set_ttl(struct sig_config *cfg, const char *v, char *reason, size_t rlen)
+{
+    return parse_seconds(v, LINK_TTL_MIN_S, LINK_TTL_MAX_S, &cfg->link_ttl_s, reason, rlen);
+}
+
+/* A tz database name as TZ takes it: letters, digits and _ + - /, no empty or dot-dot part and
+ * no leading '/' (so it stays under the zone directory). Whether the zone exists is finish's. */
+static bool tz_name_ok(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0 || v[0] == '/' || v[n - 1] == '/' || strstr(v, "//") || strstr(v, ".."))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)v[i]) && !strchr("_+-/", v[i]))
+            return false;
+    }
+    return true;
+}
+
+/* The text settings, each checked for what it is. Empty means "not set" except for
+ * practice-name and timezone, which always have a value. */
+static int set_text(struct sig_config *cfg, int id, const char *v, char *reason, size_t rlen)
+{
+    const struct key_def *k = &keys[id];
+    size_t n = strlen(v);
+    char name[INVITE_TEXT_MAX], addr[INVITE_EMAIL_MAX + 1];
+    if (n >= k->size) {
+        snprintf(reason, rlen, "longer than %zu bytes", k->size - 1);
+        return -EINVAL;
+    }
+    if (!invite_text_ok(v, n)) {
+        snprintf(reason, rlen, "is not UTF-8 text without control characters");
+        return -EINVAL;
+    }
+    switch (id) {
+    case K_PRACTICE_NAME:
+        if (n == 0) {
+            snprintf(reason, rlen, "must not be empty");
+            return -EINVAL;
+        }
+        break;
+    case K_TIMEZONE:
+        if (!tz_name_ok(v)) {
+            snprintf(reason, rlen, "'%s' is not a time zone name such as Europe/London or UTC", v);
+            return -EINVAL;
+        }
+        break;
+    case K_SMS_TEMPLATE_ID:
+        if (n > 0 && !invite_uuid_ok(v, n)) {
+            snprintf(reason, rlen, "'%s' is not a template id (a uuid, 36 characters)", v);
+            return -EINVAL;
+        }
+        break;
+    case K_SMTP_FROM:
+        if (n > 0 && invite_from_parse(v, name, addr) < 0) {
+            snprintf(reason, rlen,
+                     "'%s' is not ADDR or NAME <ADDR> (a plain address; a name of printable "
+                     "ASCII without quotes, backslashes or angle brackets)",
+                     v);
+            return -EINVAL;
+        }
+        break;
+    default:
+        break;
+    }
+    memcpy((char *)cfg + k->offset, v, n + 1);
+    return 0;
+}
+
+/* sms-base-url: https://HOST[:PORT][/PATH] (http:// only for a loopback host, for tests);
+ * smtp-url: smtp://HOST[:PORT] or smtps://HOST[:PORT], or empty for no email. HOST is a name,
+ * an IPv4 literal or a bracketed IPv6 literal. */
+static int set_svc_url(struct sig_config *cfg, int id, const char *v, char *reason, size_t rlen)
+{
+    const struct key_def *k = &keys[id];
+    bool smtp = id == K_SMTP_URL;
+    size_t n = strlen(v), skip;
+    char host[SIG_CONFIG_URL_MAX];
+
+    if (n == 0 && smtp) {
+        ((char *)cfg + k->offset)[0] = '\0';
+        return 0;
+    }
+    if (n >= k->size) {
+        snprintf(reason, rlen, "longer than %zu bytes", k->size - 1);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#' || c == '@') {
+            snprintf(reason, rlen, "'%s' has a space, control character, '?', '#' or '@'", v);
+            return -EINVAL;
+        }
+    }
+    bool plain = false;
+    if (smtp && strncmp(v, "smtp://", 7) == 0)
+        skip = 7;
+    else if (smtp && strncmp(v, "smtps://", 8) == 0)
+        skip = 8;
+    else if (!smtp && strncmp(v, "https://", 8) == 0)
+        skip = 8;
+    else if (!smtp && strncmp(v, "http://", 7) == 0)
+        skip = 7, plain = true;
+    else {
+        snprintf(reason, rlen, "'%s' must start with %s", v,
+                 smtp ? "smtp:// or smtps://" : "https://");
+        return -EINVAL;
+    }
+    const char *rest = v + skip;
+    size_t alen = strcspn(rest, "/");
+    if (smtp && rest[alen] != '\0') {
+        snprintf(reason, rlen, "'%s' must not have a path", v);
+        return -EINVAL;
+    }
+    memcpy(host, rest, alen);
+    host[alen] = '\0';
+    char *port = NULL;
+    if (host[0] == '[') {
+        char *close = strchr(host, ']');
+        struct in6_addr a6;
+        if (close != NULL)
+            *close = '\0';
+        if (close == NULL || (close[1] && close[1] != ':') ||
+            inet_pton(AF_INET6, host + 1, &a6) != 1) {
+            snprintf(reason, rlen, "'%s' has a malformed [IPv6] host", v);
+            return -EINVAL;
+        }
+        memmove(host, host + 1, strlen(host + 1) + 1);
+        port = close[1] == ':' ? close + 2 : NULL;
+    } else {
+        char *colon = strchr(host, ':');
+        if (colon) {
+            *colon = '\0';
+            port = colon + 1;
+        }
+        bool ok = host[0] != '\0';
+        for (char *c = host; ok && *c; c++)
+            ok = isalnum((unsigned char)*c) || *c == '.' || *c == '-';
+        if (!ok) {
+            snprintf(reason, rlen, "'%s' has no host or a malformed one", v);
+            return -EINVAL;
+        }
+    }
+    uint16_t p;
+    if (port && parse_port(port, &p) < 0) {
+        snprintf(reason, rlen, "'%s': port must be 1..65535", v);
+        return -EINVAL;
+    }
+    if (plain && !host_is_loopback(host)) {
+        snprintf(reason, rlen, "'%s' must use https:// (http:// only for a loopback host)", v);
+        return -EINVAL;
+    }
+    char *dst = (char *)cfg + k->offset;
+    memcpy(dst, v, n + 1);
+    while (n > 0 && dst[n - 1] == '/')
+        dst[--n] = '\0';
+    return 0;
+}
+
+static int set_ms(struct sig_config *cfg, const char *v, char *reason, size_t rlen)
+{
+    unsigned long long t = 0;
+    size_t n = strlen(v);
+    bool ok = n > 0 && n <= 7;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = isdigit((unsigned char)v[i]);
+        t = t * 10 + (unsigned)(v[i] - '0');
+    }
+    if (!ok || t < RETRY_BASE_MIN_MS || t > RETRY_BASE_MAX_MS) {
+        snprintf(reason, rlen, "'%s' is not a whole number of milliseconds in %u..%u", v,
+                 RETRY_BASE_MIN_MS, RETRY_BASE_MAX_MS);
+        return -EINVAL;
+    }
+    cfg->invite_retry_base_ms = (uint32_t)t;
+    return 0;
+}
+
+static int set_turn_urls(struct sig_config *cfg, const char *v, char *reason, size_t rlen)
+{
+    char buf[SIG_CONFIG_TURN_URLS_MAX * (SIG_CONFIG_TURN_URL_MAX + 2)];
+    char list[SIG_CONFIG_TURN_URLS_MAX][SIG_CONFIG_TURN_URL_MAX];
+    size_t n = 0;
+
+    if (strlen(v) >= sizeof(buf)) {
+        snprintf(reason, rlen, "the list is longer than %zu bytes", sizeof(buf) - 1);
+        return -EINVAL;
+    }
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *cursor = trim(buf)[0] ? buf : NULL;
+    char *item;
+    while ((item = list_next(&cursor)) != NULL) {
+        if (!item[0]) {
+            snprintf(reason, rlen, "entry %zu is empty", n + 1);
+            return -EINVAL;
+        }
+        if (n == SIG_CONFIG_TURN_URLS_MAX) {
+            snprintf(reason, rlen, "more than %d URIs", SIG_CONFIG_TURN_URLS_MAX);
+            return -EINVAL;
+        }
+        if (turn_url_check(item, reason, rlen) < 0)
+            return -EINVAL;
+        snprintf(list[n++], SIG_CONFIG_TURN_URL_MAX, "%s", item);
+    }
+    memcpy(cfg->turn_urls, list, n * sizeof(list[0]));
+    cfg->turn_url_count = n;
+    return 0;
+}
+
+static int set_turn_ttl(struct sig_config *cfg, const char *v, char *reason, size_t rlen)
+{
+    return parse_seconds(v, TURN_TTL_MIN_S, TURN_TTL_MAX_S, &cfg->turn_ttl_s, reason, rlen);
 }
 
 int sig_config_set(struct sig_config *cfg, const char *key, const char *value, const char *source,
@@ -542,6 +821,21 @@ int sig_config_set(struct sig_config *cfg, const char *key, const char *value, c
         rc = log_level_parse(value, &cfg->log_level);
         if (rc < 0)
             snprintf(reason, sizeof(reason), "'%s' is not error, warn, info or debug", value);
+        break;
+    case KEY_TEXT:
+        rc = set_text(cfg, id, value, reason, sizeof(reason));
+        break;
+    case KEY_SVC_URL:
+        rc = set_svc_url(cfg, id, value, reason, sizeof(reason));
+        break;
+    case KEY_MS:
+        rc = set_ms(cfg, value, reason, sizeof(reason));
+        break;
+    case KEY_TURN_URLS:
+        rc = set_turn_urls(cfg, value, reason, sizeof(reason));
+        break;
+    case KEY_TURN_TTL:
+        rc = set_turn_ttl(cfg, value, reason, sizeof(reason));
         break;
     }
     if (rc < 0) {
@@ -848,6 +1142,106 @@ static int path_join(char *out, size_t cap, const char *dir, const char *name)
         return -EINVAL;                                                                            \
     } while (0)
 
+/* The invitation settings as a whole: the zone exists, the secrets are read, and no channel is
+ * half configured (which would otherwise show only when the first invitation fails). */
+static int invite_finish(struct sig_config *cfg, char *err, size_t err_len)
+{
+    char reason[REASON_MAX + SIG_CONFIG_PATH_MAX], path[SIG_CONFIG_PATH_MAX + SIG_CONFIG_TZ_MAX];
+    char sid[INVITE_UUID_LEN + 1], sec[INVITE_UUID_LEN + 1];
+    struct stat st;
+    size_t n = 0;
+
+    if (strcmp(cfg->timezone, "UTC") != 0) {
+        const char *dir = getenv("TZDIR");
+        snprintf(path, sizeof(path), "%s/%s", dir && dir[0] ? dir : TZ_DIR_DEFAULT, cfg->timezone);
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+            FAIL(K_TIMEZONE, "%s: no such zone (install tzdata, or set timezone = UTC)", path);
+    }
+
+    OPENSSL_cleanse(cfg->sms_api_key, sizeof(cfg->sms_api_key));
+    if (cfg->sms_api_key_file[0]) {
+        if (secret_read(cfg->sms_api_key_file, (uint8_t *)cfg->sms_api_key,
+                        sizeof(cfg->sms_api_key) - 1, INVITE_NOTIFY_KEY_MIN, &n, NULL, reason,
+                        sizeof(reason)) < 0)
+            FAIL(K_SMS_API_KEY_FILE, "%s", reason);
+        cfg->sms_api_key[n] = '\0';
+        int bad = invite_notify_key_parse(cfg->sms_api_key, n, sid, sec);
+        OPENSSL_cleanse(sec, sizeof(sec));
+        if (bad < 0) {
+            OPENSSL_cleanse(cfg->sms_api_key, sizeof(cfg->sms_api_key));
+            FAIL(K_SMS_API_KEY_FILE,
+                 "%s: not a Notify API key (KEYNAME-SERVICEID-SECRET, the last two uuids)",
+                 cfg->sms_api_key_file);
+        }
+        if (!cfg->sms_template_id[0])
+            FAIL(K_SMS_API_KEY_FILE, "set without sms-template-id; give both or neither");
+    } else if (cfg->sms_template_id[0]) {
+        FAIL(K_SMS_TEMPLATE_ID, "set without sms-api-key-file; give both or neither");
+    }
+
+    OPENSSL_cleanse(cfg->smtp_password, sizeof(cfg->smtp_password));
+    if (cfg->smtp_url[0] && !cfg->smtp_from[0])
+        FAIL(K_SMTP_URL, "set without smtp-from; give both or neither");
+    if (!cfg->smtp_url[0]) {
+        int id = cfg->smtp_from[0]            ? K_SMTP_FROM
+                 : cfg->smtp_user[0]          ? K_SMTP_USER
+                 : cfg->smtp_password_file[0] ? K_SMTP_PASSWORD_FILE
+                 : cfg->smtp_ca_file[0]       ? K_SMTP_CA_FILE
+                                              : -1;
+        if (id >= 0)
+            FAIL(id, "set without smtp-url");
+    }
+    if (cfg->smtp_user[0] && !cfg->smtp_password_file[0])
+        FAIL(K_SMTP_USER, "set without smtp-password-file; give both or neither");
+    if (cfg->smtp_password_file[0]) {
+        if (!cfg->smtp_user[0])
+            FAIL(K_SMTP_PASSWORD_FILE, "set without smtp-user; give both or neither");
+        if (secret_read(cfg->smtp_password_file, (uint8_t *)cfg->smtp_password,
+                        sizeof(cfg->smtp_password) - 1, 1, &n, NULL, reason, sizeof(reason)) < 0)
+            FAIL(K_SMTP_PASSWORD_FILE, "%s", reason);
+        cfg->smtp_password[n] = '\0';
+        if (strlen(cfg->smtp_password) != n) {
+            OPENSSL_cleanse(cfg->smtp_password, sizeof(cfg->smtp_password));
+            FAIL(K_SMTP_PASSWORD_FILE, "%s: the password holds a NUL byte",
+                 cfg->smtp_password_file);
+        }
+    }
+    if (cfg->smtp_ca_file[0] && access(cfg->smtp_ca_file, R_OK) < 0)
+        FAIL(K_SMTP_CA_FILE, "%s: %s", cfg->smtp_ca_file, strerror(errno));
+    return 0;
+}
+
+/* TURN as a whole: both keys or neither, and the secret read. coturn takes its copy of the
+ * secret as a config-file word (static-auth-secret=...), so only printable bytes without spaces
+ * can be the same secret on both sides. */
+static int turn_finish(struct sig_config *cfg, char *err, size_t err_len)
+{
+    char reason[REASON_MAX + SIG_CONFIG_PATH_MAX];
+
+    OPENSSL_cleanse(cfg->turn_secret, sizeof(cfg->turn_secret));
+    cfg->turn_secret_len = 0;
+    if (cfg->turn_url_count > 0 && !cfg->turn_secret_file[0])
+        FAIL(K_TURN_URLS, "set without turn-secret-file; give both or neither");
+    if (!cfg->turn_secret_file[0])
+        return 0;
+    if (cfg->turn_url_count == 0)
+        FAIL(K_TURN_SECRET_FILE, "set without turn-urls; give both or neither");
+    if (secret_read(cfg->turn_secret_file, cfg->turn_secret, sizeof(cfg->turn_secret),
+                    TURN_SECRET_MIN, &cfg->turn_secret_len, NULL, reason, sizeof(reason)) < 0)
+        FAIL(K_TURN_SECRET_FILE, "%s", reason);
+    for (size_t i = 0; i < cfg->turn_secret_len; i++) {
+        if (cfg->turn_secret[i] <= 0x20 || cfg->turn_secret[i] >= 0x7f) {
+            OPENSSL_cleanse(cfg->turn_secret, sizeof(cfg->turn_secret));
+            cfg->turn_secret_len = 0;
+            FAIL(K_TURN_SECRET_FILE,
+                 "%s: the secret must be printable ASCII without spaces (as coturn's "
+                 "static-auth-secret; openssl rand -hex 32 makes one)",
+                 cfg->turn_secret_file);
+        }
+    }
+    return 0;
+}
+
 int sig_config_finish(struct sig_config *cfg, char *err, size_t err_len)
 {
     char reason[REASON_MAX + SIG_CONFIG_PATH_MAX];
@@ -938,7 +1332,8 @@ int sig_config_finish(struct sig_config *cfg, char *err, size_t err_len)
                  cfg->listen_port);
         snprintf(cfg->origin[K_PUBLIC_URL], SIG_CONFIG_ORIGIN_MAX, "derived from listen");
     }
-    return 0;
+    int rc = turn_finish(cfg, err, err_len);
+    return rc < 0 ? rc : invite_finish(cfg, err, err_len);
 }
 
 static const char *set_or_not(bool set)
@@ -961,6 +1356,14 @@ void sig_config_dump(const struct sig_config *cfg, FILE *out)
         if (w < 0 || (size_t)w >= sizeof(sfu) - n)
             break;
         n += (size_t)w;
+    }
+    char turn_urls[SIG_CONFIG_TURN_URLS_MAX * SIG_CONFIG_TURN_URL_MAX] = "(none)";
+    for (size_t i = 0, at = 0; i < cfg->turn_url_count && i < SIG_CONFIG_TURN_URLS_MAX; i++) {
+        int w = snprintf(turn_urls + at, sizeof(turn_urls) - at, "%s%s", i ? "," : "",
+                         cfg->turn_urls[i]);
+        if (w < 0 || (size_t)w >= sizeof(turn_urls) - at)
+            break;
+        at += (size_t)w;
     }
     const char *o[K_COUNT];
     for (int i = 0; i < K_COUNT; i++)
@@ -993,6 +1396,26 @@ void sig_config_dump(const struct sig_config *cfg, FILE *out)
     LINE(K_LINK_TTL, "%u", cfg->link_ttl_s);
     LINE(K_LOG_LEVEL, "%s",
          (unsigned)cfg->log_level < 4 ? level_names[cfg->log_level] : "(invalid)");
+    LINE(K_PRACTICE_NAME, "%s", cfg->practice_name);
+    LINE(K_TIMEZONE, "%s", cfg->timezone);
+    LINE(K_SMS_BASE_URL, "%s", cfg->sms_base_url);
+    LINE(K_SMS_API_KEY_FILE, "%s, key %s",
+         cfg->sms_api_key_file[0] ? cfg->sms_api_key_file : "(none)",
+         set_or_not(cfg->sms_api_key[0] != '\0'));
+    LINE(K_SMS_TEMPLATE_ID, "%s", cfg->sms_template_id[0] ? cfg->sms_template_id : "(none)");
+    LINE(K_SMTP_URL, "%s", cfg->smtp_url[0] ? cfg->smtp_url : "(none)");
+    LINE(K_SMTP_USER, "%s", cfg->smtp_user[0] ? cfg->smtp_user : "(none)");
+    LINE(K_SMTP_PASSWORD_FILE, "%s, password %s",
+         cfg->smtp_password_file[0] ? cfg->smtp_password_file : "(none)",
+         set_or_not(cfg->smtp_password[0] != '\0'));
+    LINE(K_SMTP_FROM, "%s", cfg->smtp_from[0] ? cfg->smtp_from : "(none)");
+    LINE(K_SMTP_CA_FILE, "%s", cfg->smtp_ca_file[0] ? cfg->smtp_ca_file : "(none)");
+    LINE(K_INVITE_RETRY_BASE, "%u", cfg->invite_retry_base_ms);
+    LINE(K_TURN_SECRET_FILE, "%s, secret %s",
+         cfg->turn_secret_file[0] ? cfg->turn_secret_file : "(none)",
+         set_or_not(cfg->turn_secret_len > 0));
+    LINE(K_TURN_URLS, "%s", turn_urls);
+    LINE(K_TURN_TTL, "%u", cfg->turn_ttl_s);
 #undef LINE
 }
 
@@ -1003,6 +1426,10 @@ void sig_config_wipe(struct sig_config *cfg)
     OPENSSL_cleanse(cfg->api_keys, sizeof(cfg->api_keys));
     OPENSSL_cleanse(cfg->token_secret, sizeof(cfg->token_secret));
     OPENSSL_cleanse(cfg->sfu_secret, sizeof(cfg->sfu_secret));
+    OPENSSL_cleanse(cfg->sms_api_key, sizeof(cfg->sms_api_key));
+    OPENSSL_cleanse(cfg->smtp_password, sizeof(cfg->smtp_password));
+    OPENSSL_cleanse(cfg->turn_secret, sizeof(cfg->turn_secret));
+    cfg->turn_secret_len = 0;
     cfg->api_key_count = 0;
     cfg->api_keys_listed = 0;
     cfg->token_secret_len = 0;

@@ -1,5 +1,5 @@
 /* The signalling executable: configuration, first-start secrets and certificate, the store, the
- * SFU link, the web server, signals. The only place that may exit. */
+ * SFU link, the invitation sender, the web server, signals. The only place that may exit. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <uv.h>
@@ -18,11 +19,13 @@
 #include "conf.h"
 #include "config.h"
 #include "core/log.h"
+#include "invite_send.h"
 #include "server.h"
 #include "sfu_link.h"
 #include "store.h"
 #include "tls_cert.h"
 #include "token.h"
+#include "turn.h"
 
 #define TAG "signalling"
 
@@ -34,8 +37,10 @@ struct app {
     struct store *store;
     struct conf_hub *hub;
     struct sfu_link *link;
+    struct invite_sender *sender;
     struct server *server;
     struct api_ctx api;
+    struct turn_params turn; /* cfg's TURN settings as the hub takes them */
     char tls_cert[SIG_CONFIG_PATH_MAX + 16];
     char tls_key[SIG_CONFIG_PATH_MAX + 16];
 };
@@ -92,6 +97,8 @@ static void on_signal(uv_signal_t *h, int signum)
     server_stop(a->server);
     sfu_link_free(a->link);
     a->link = NULL;
+    /* Invitations being sent stay pending in the store; the next start sends them. */
+    invite_sender_stop(a->sender);
 }
 
 static void on_ended(void *arg, const char *consultation_id)
@@ -126,6 +133,17 @@ static int run(struct app *a, int argc, char **argv)
     }
     log_level_set(a->cfg.log_level);
     sig_config_dump(&a->cfg, stderr);
+    for (size_t i = 0; i < a->cfg.turn_url_count; i++) {
+        if (turn_url_tls_to_ip(a->cfg.turn_urls[i]))
+            log_warn(TAG,
+                     "turn-urls: %s: Firefox tries TURN over TLS only to a name (the one on the "
+                     "TURN server's certificate), never to an IP address",
+                     a->cfg.turn_urls[i]);
+    }
+    /* Appointment times in invitations are written in this zone (localtime_r reads TZ); the
+     * log's times are UTC whatever it says. */
+    setenv("TZ", a->cfg.timezone, 1);
+    tzset();
     if (a->cfg.token_secret_len == 0 && token_secret_make(&a->cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "signalling: %s\n", err);
         return 1;
@@ -150,11 +168,21 @@ static int run(struct app *a, int argc, char **argv)
     }
     uv_loop_init(&a->loop);
     a->loop_ready = true;
+    a->turn = (struct turn_params){
+        .secret = a->cfg.turn_secret,
+        .secret_len = a->cfg.turn_secret_len,
+        .n_urls = a->cfg.turn_url_count,
+        .ttl_s = a->cfg.turn_ttl_s,
+    };
+    for (size_t i = 0; i < a->cfg.turn_url_count; i++)
+        a->turn.urls[i] = a->cfg.turn_urls[i];
     struct conf_hub_params hp = {
         .store = a->store,
         .token_secret = a->cfg.token_secret,
         .token_secret_len = a->cfg.token_secret_len,
         .ops = server_conn_ops(),
+        .loop = &a->loop,
+        .turn = a->cfg.turn_url_count > 0 ? &a->turn : NULL,
     };
     if (conf_hub_new(&a->hub, &hp) < 0) {
         fprintf(stderr, "signalling: out of memory\n");
@@ -169,6 +197,19 @@ static int run(struct app *a, int argc, char **argv)
         return 1;
     }
     conf_hub_set_link(a->hub, a->link);
+    struct invite_sender_params ip = {
+        .loop = &a->loop,
+        .cfg = &a->cfg,
+        .store = a->store,
+        .token_secret = a->cfg.token_secret,
+        .token_secret_len = a->cfg.token_secret_len,
+    };
+    if ((rc = invite_sender_new(&a->sender, &ip)) < 0) {
+        fprintf(stderr, "signalling: invitations: %s\n", strerror(-rc));
+        return 1;
+    }
+    if ((rc = invite_sender_resume(a->sender)) < 0)
+        log_error(TAG, "cannot resume the pending invitations: %s", store_errmsg(a->store));
     a->api = (struct api_ctx){
         .cfg = &a->cfg,
         .store = a->store,
@@ -176,6 +217,8 @@ static int run(struct app *a, int argc, char **argv)
         .token_secret_len = a->cfg.token_secret_len,
         .ended = on_ended,
         .arg = a->hub,
+        .invited = invite_sender_invited,
+        .invite_arg = a->sender,
     };
     struct server_params sp = {
         .cfg = &a->cfg,
@@ -210,12 +253,18 @@ int main(int argc, char **argv)
 {
     static struct app a; /* large (the config holds its buffers); not on the stack */
     signal(SIGPIPE, SIG_IGN);
+    /* Before any thread: libcurl's global state (OpenSSL's, among others) is set up once. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "signalling: libcurl cannot start\n");
+        return 1;
+    }
     int rc = run(&a, argc, argv);
     /* After a signal these are gone already; after an error they close here the same way. */
     if (a.hub)
         conf_hub_stop(a.hub);
     server_stop(a.server);
     sfu_link_free(a.link);
+    invite_sender_stop(a.sender);
     if (a.loop_ready) {
         if (!uv_is_closing((uv_handle_t *)&a.sigint) && a.sigint.loop) {
             uv_close((uv_handle_t *)&a.sigint, NULL);
@@ -225,8 +274,10 @@ int main(int argc, char **argv)
         uv_loop_close(&a.loop);
     }
     server_free(a.server);
+    invite_sender_free(a.sender);
     conf_hub_free(a.hub);
     store_close(a.store);
     sig_config_wipe(&a.cfg);
+    curl_global_cleanup();
     return rc;
 }

@@ -91,7 +91,9 @@ struct ws_out {
 struct ws_pss {
     struct lws *wsi; /* borrowed */
     struct server *srv;
-    struct conf_conn *conn; /* owned by conf.c; freed by conf_conn_closed */
+    struct conf_conn *conn; /* owned by conf.c; freed by conf_conn_closed; NULL after a
+                             * resume moved its participant to another socket */
+    bool live;              /* ESTABLISHED seen: out and rx are to be released at CLOSED */
     struct list out;        /* struct ws_out */
     size_t out_bytes;
     bool close_after; /* conf asked to close once the queue is empty */
@@ -520,7 +522,14 @@ static void ws_close(void *handle)
     lws_callback_on_writable(pss->wsi);
 }
 
-static const struct conf_conn_ops ws_ops = {.send = ws_send, .close = ws_close};
+static void ws_rebind(void *handle, struct conf_conn *c)
+{
+    struct ws_pss *pss = handle;
+    pss->conn = c;
+}
+
+static const struct conf_conn_ops ws_ops = {
+    .send = ws_send, .close = ws_close, .rebind = ws_rebind};
 
 const struct conf_conn_ops *server_conn_ops(void)
 {
@@ -601,6 +610,7 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         pss->wsi = wsi;
         pss->srv = s;
         list_init(&pss->out);
+        pss->live = true;
         pss->conn = conf_conn_open(s->p.hub, pss, session_get(wsi, sid) ? sid : "");
         /* A socket must join soon; a joined one must keep talking (the client pings every
          * 20 s), or it is a phone that went off the network and leaves a ghost. */
@@ -636,9 +646,11 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
         return 0;
     case LWS_CALLBACK_CLOSED:
         log_debug(TAG, "WebSocket closed");
-        if (pss && pss->conn) {
-            conf_conn_closed(pss->conn);
+        if (pss && pss->live) {
+            if (pss->conn)
+                conf_conn_closed(pss->conn);
             pss->conn = NULL;
+            pss->live = false;
             ws_pss_release(pss);
         }
         return 0;

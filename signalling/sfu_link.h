@@ -18,9 +18,11 @@
  * handshake get the same bound (then the attempt counts as failed). */
 #define SFU_LINK_TIMEOUT_MS 5000
 /* The wait before a reconnect attempt: the first after a drop or failure, doubling per failed
- * attempt up to the maximum, and back to the minimum once the link is up again. */
+ * attempt up to the maximum, and back to the minimum once the link is up again. The maximum is
+ * short because a restarted SFU must be back in service at once (browsers rejoin within 5 s of
+ * its return), and an attempt a second costs nothing. */
 #define SFU_LINK_BACKOFF_MIN_MS 100
-#define SFU_LINK_BACKOFF_MAX_MS 2000
+#define SFU_LINK_BACKOFF_MAX_MS 1000
 /* Largest message taken from the SFU: a ListRooms answer for a busy SFU can be large. Larger
  * ones are skipped (and logged), as are their requests' answers, which then time out. */
 #define SFU_LINK_MAX_MSG (16u * 1024u * 1024u)

@@ -3,6 +3,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,42 @@ static const char *const store_migrations[] = {
     " detail TEXT " LEN_CHECK_NULL("detail", STORE_DETAIL_MAX)
     ") STRICT;"
     "CREATE INDEX audit_by_consultation ON audit(consultation_id, id);",
+
+    /* 3: invitations sent by SMS or email. The destination (a phone number or an address) is
+     * patient data, kept only while the invitation may still be sent: the last CHECK makes a
+     * finished row that still holds one impossible, whatever the code does. */
+    "CREATE TABLE invitations ("
+    " id TEXT PRIMARY KEY NOT NULL " LEN_CHECK("id", STORE_ID_MAX) ","
+    " consultation_id TEXT NOT NULL REFERENCES consultations(id) ON DELETE CASCADE,"
+    " participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,"
+    " role TEXT NOT NULL CHECK (role IN (" ROLES ")),"
+    " channel TEXT NOT NULL CHECK (channel IN ('sms', 'email')),"
+    " status TEXT NOT NULL CHECK (status IN"
+    "  ('queued', 'sending', 'retrying', 'sent', 'failed')),"
+    " attempts INTEGER NOT NULL CHECK (attempts BETWEEN 0 AND 1000),"
+    " last_error TEXT " LEN_CHECK_NULL("last_error", STORE_ERROR_MAX) ","
+    " destination TEXT " LEN_CHECK_NULL("destination", STORE_DEST_MAX) ","
+    " masked TEXT NOT NULL " LEN_CHECK("masked", STORE_MASKED_MAX) ","
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " CHECK ((destination IS NULL) = (status IN ('sent', 'failed')))"
+    ") STRICT;"
+    "CREATE INDEX invitations_by_consultation ON invitations(consultation_id);"
+    "CREATE INDEX invitations_pending ON invitations(next_at) WHERE destination IS NOT NULL;",
+
+    /* 4: each live participant's media state (transports, producers, the receiving
+     * connection's sections), so that a signalling process started after another one died
+     * takes the SFU's rooms over and their browsers resume without a new negotiation. Written
+     * by conf_persist.c; an opaque blob, checked there when read. */
+    "CREATE TABLE media_state ("
+    " participant_id TEXT PRIMARY KEY NOT NULL REFERENCES participants(id) ON DELETE CASCADE,"
+    " consultation_id TEXT NOT NULL REFERENCES consultations(id) ON DELETE CASCADE,"
+    " room_id TEXT NOT NULL " LEN_CHECK("room_id", STORE_ID_MAX) ","
+    " state BLOB NOT NULL CHECK (length(state) <= " STORE_MEDIA_MAX_STR "),"
+    " updated_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX media_state_by_room ON media_state(room_id);",
 };
 /* clang-format on */
 
@@ -100,11 +137,23 @@ enum store_stmt {
     ST_TOKEN_ROW,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST,
+    ST_INV_INSERT,
+    ST_INV_GET,
+    ST_INV_UPDATE,
+    ST_INV_LIST,
+    ST_INV_PENDING,
+    ST_INV_COUNT,
+    ST_MEDIA_PUT,
+    ST_MEDIA_LIST,
+    ST_MEDIA_DELETE,
     ST_COUNT
 };
 
 #define CONS_COLS "id, kind, room_id, created_at, starts_at, expires_at, ended_at, practice_message"
 #define PART_COLS "id, consultation_id, role, state, joined_at, state_at, session_id"
+#define INV_COLS                                                                                   \
+    "id, consultation_id, participant_id, role, channel, status, attempts, last_error,"            \
+    " destination, masked, created_at, updated_at, next_at"
 
 static const char *const store_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -143,6 +192,22 @@ static const char *const store_sql[ST_COUNT] = {
                         " VALUES (?, ?, ?, ?, ?)",
     [ST_AUDIT_LIST] = "SELECT id, at, consultation_id, actor_role, action, detail FROM audit"
                       " WHERE consultation_id = ? ORDER BY id",
+    [ST_INV_INSERT] = "INSERT INTO invitations (" INV_COLS ")"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [ST_INV_GET] = "SELECT " INV_COLS " FROM invitations WHERE id = ?",
+    [ST_INV_UPDATE] = "UPDATE invitations SET status = ?, attempts = ?, last_error = ?,"
+                      " destination = ?, updated_at = ?, next_at = ? WHERE id = ?",
+    [ST_INV_LIST] = "SELECT " INV_COLS " FROM invitations WHERE consultation_id = ?"
+                    " ORDER BY created_at, rowid",
+    [ST_INV_PENDING] = "SELECT " INV_COLS " FROM invitations WHERE destination IS NOT NULL"
+                       " ORDER BY next_at, rowid",
+    [ST_INV_COUNT] = "SELECT count(*) FROM invitations WHERE consultation_id = ?",
+    [ST_MEDIA_PUT] = "INSERT OR REPLACE INTO media_state"
+                     " (participant_id, consultation_id, room_id, state, updated_at)"
+                     " VALUES (?, ?, ?, ?, ?)",
+    [ST_MEDIA_LIST] = "SELECT participant_id, consultation_id, state FROM media_state"
+                      " WHERE room_id = ? ORDER BY rowid",
+    [ST_MEDIA_DELETE] = "DELETE FROM media_state WHERE participant_id = ?",
 };
 
 struct store {
@@ -331,7 +396,9 @@ static int store_configure(struct store *s)
 {
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-    return store_exec(s, "PRAGMA foreign_keys = ON");
+    /* secure_delete: what a row held is overwritten when the row changes or goes, so a phone
+     * number cleared from a finished invitation is not left readable in a free page. */
+    return store_exec(s, "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON");
 }
 
 /* Switched after the version check, so a database we refuse is left as it was. The mode is
@@ -689,6 +756,63 @@ int store_participant_list(struct store *s, const char *consultation_id, store_p
     return store_list(s, st, row_participant_cb, &ctx);
 }
 
+/* ---- media state ---- */
+
+int store_media_put(struct store *s, const char *participant_id, const char *consultation_id,
+                    const char *room_id, const void *state, size_t len, int64_t now)
+{
+    if (s == NULL || state == NULL)
+        return -EINVAL;
+    if (!str_ok(participant_id, STORE_ID_MAX) || !str_ok(consultation_id, STORE_ID_MAX) ||
+        !str_ok(room_id, STORE_ID_MAX))
+        return store_refuse(s, -EINVAL, "id missing or too long");
+    if (len == 0 || len > STORE_MEDIA_MAX)
+        return store_refuse(s, -E2BIG, "media state empty or too large");
+    sqlite3_stmt *st = store_stmt(s, ST_MEDIA_PUT);
+    bind_text(st, 1, participant_id, 0);
+    bind_text(st, 2, consultation_id, 0);
+    bind_text(st, 3, room_id, 0);
+    sqlite3_bind_blob(st, 4, state, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    return store_step_done(s, st);
+}
+
+int store_media_list(struct store *s, const char *room_id, store_media_cb cb, void *arg)
+{
+    if (s == NULL || cb == NULL)
+        return -EINVAL;
+    if (!str_ok(room_id, STORE_ID_MAX))
+        return store_refuse(s, -EINVAL, "room id missing or too long");
+    sqlite3_stmt *st = store_stmt(s, ST_MEDIA_LIST);
+    bind_text(st, 1, room_id, 0);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char pid[STORE_ID_MAX + 1], cid[STORE_ID_MAX + 1];
+        if (col_text(st, 0, pid, sizeof(pid)) < 0 || col_text(st, 1, cid, sizeof(cid)) < 0)
+            continue;
+        const void *blob = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        if (cb(pid, cid, blob, len, arg) != 0)
+            break;
+    }
+    int err = 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = store_fail(s, sqlite3_extended_errcode(s->db));
+    store_done(st);
+    return err;
+}
+
+int store_media_delete(struct store *s, const char *participant_id)
+{
+    if (s == NULL)
+        return -EINVAL;
+    if (!str_ok(participant_id, STORE_ID_MAX))
+        return store_refuse(s, -EINVAL, "participant id missing or too long");
+    sqlite3_stmt *st = store_stmt(s, ST_MEDIA_DELETE);
+    bind_text(st, 1, participant_id, 0);
+    return store_step_done(s, st);
+}
+
 /* ---- tokens ---- */
 
 int store_token_add(struct store *s, const struct store_token *t)
@@ -836,4 +960,175 @@ int store_audit_list(struct store *s, const char *consultation_id, store_audit_c
     bind_text(st, 1, consultation_id, 0);
     struct audit_ctx ctx = {cb, arg};
     return store_list(s, st, row_audit_cb, &ctx);
+}
+
+/* ---- invitations ---- */
+
+static bool inv_word_ok(const char *v, const char *const *allowed)
+{
+    for (; v != NULL && *allowed != NULL; allowed++) {
+        if (strcmp(v, *allowed) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *const inv_statuses[] = {"queued", "sending", "retrying", "sent", "failed", NULL};
+
+static bool inv_finished(const char *status)
+{
+    return strcmp(status, "sent") == 0 || strcmp(status, "failed") == 0;
+}
+
+int store_invitation_add(struct store *s, const struct store_invitation *inv)
+{
+    static const char *const channels[] = {"sms", "email", NULL};
+    if (s == NULL || inv == NULL)
+        return -EINVAL;
+    if (!str_ok(inv->id, STORE_ID_MAX) || !str_ok(inv->consultation_id, STORE_ID_MAX) ||
+        !str_ok(inv->participant_id, STORE_ID_MAX) || !str_ok(inv->role, STORE_WORD_MAX) ||
+        !inv_word_ok(inv->channel, channels) || !inv_word_ok(inv->status, inv_statuses) ||
+        inv_finished(inv->status) || !str_ok(inv->destination, STORE_DEST_MAX) ||
+        !str_ok(inv->masked, STORE_MASKED_MAX) ||
+        strnlen(inv->last_error, STORE_ERROR_MAX + 1) > STORE_ERROR_MAX)
+        return store_refuse(s, -EINVAL, "invitation field missing, unknown or too long");
+    sqlite3_stmt *st = store_stmt(s, ST_INV_INSERT);
+    bind_text(st, 1, inv->id, 0);
+    bind_text(st, 2, inv->consultation_id, 0);
+    bind_text(st, 3, inv->participant_id, 0);
+    bind_text(st, 4, inv->role, 0);
+    bind_text(st, 5, inv->channel, 0);
+    bind_text(st, 6, inv->status, 0);
+    sqlite3_bind_int(st, 7, inv->attempts);
+    bind_text(st, 8, inv->last_error, 1);
+    bind_text(st, 9, inv->destination, 1);
+    bind_text(st, 10, inv->masked, 0);
+    sqlite3_bind_int64(st, 11, inv->created_at);
+    sqlite3_bind_int64(st, 12, inv->updated_at);
+    sqlite3_bind_int64(st, 13, inv->next_at);
+    return store_step_done(s, st);
+}
+
+static int row_invitation(sqlite3_stmt *st, struct store_invitation *inv)
+{
+    char *text[] = {inv->id,   inv->consultation_id, inv->participant_id,
+                    inv->role, inv->channel,         inv->status};
+    size_t caps[] = {sizeof(inv->id),   sizeof(inv->consultation_id), sizeof(inv->participant_id),
+                     sizeof(inv->role), sizeof(inv->channel),         sizeof(inv->status)};
+    int err = 0;
+    for (int i = 0; err == 0 && i < 6; i++)
+        err = col_text(st, i, text[i], caps[i]);
+    inv->attempts = sqlite3_column_int(st, 6);
+    if (err == 0)
+        err = col_text(st, 7, inv->last_error, sizeof(inv->last_error));
+    if (err == 0)
+        err = col_text(st, 8, inv->destination, sizeof(inv->destination));
+    if (err == 0)
+        err = col_text(st, 9, inv->masked, sizeof(inv->masked));
+    inv->created_at = sqlite3_column_int64(st, 10);
+    inv->updated_at = sqlite3_column_int64(st, 11);
+    inv->next_at = sqlite3_column_int64(st, 12);
+    return err;
+}
+
+static int fill_invitation(sqlite3_stmt *st, void *out)
+{
+    return row_invitation(st, out);
+}
+
+int store_invitation_get(struct store *s, const char *id, struct store_invitation *out)
+{
+    if (s == NULL || out == NULL)
+        return -EINVAL;
+    if (!str_ok(id, STORE_ID_MAX))
+        return store_refuse(s, -EINVAL, "invitation id missing or too long");
+    sqlite3_stmt *st = store_stmt(s, ST_INV_GET);
+    bind_text(st, 1, id, 0);
+    return store_get_one(s, st, fill_invitation, out);
+}
+
+int store_invitation_update(struct store *s, const struct store_invitation *inv)
+{
+    if (s == NULL || inv == NULL)
+        return -EINVAL;
+    bool done = inv_word_ok(inv->status, inv_statuses) && inv_finished(inv->status);
+    if (!str_ok(inv->id, STORE_ID_MAX) || !inv_word_ok(inv->status, inv_statuses) ||
+        inv->attempts < 0 || strnlen(inv->last_error, STORE_ERROR_MAX + 1) > STORE_ERROR_MAX ||
+        (!done && !str_ok(inv->destination, STORE_DEST_MAX)))
+        return store_refuse(s, -EINVAL, "invitation field missing, unknown or too long");
+    sqlite3_stmt *st = store_stmt(s, ST_INV_UPDATE);
+    bind_text(st, 1, inv->status, 0);
+    sqlite3_bind_int(st, 2, inv->attempts);
+    bind_text(st, 3, inv->last_error, 1);
+    /* A finished invitation keeps no destination, whatever the caller's struct still holds. */
+    bind_text(st, 4, done ? NULL : inv->destination, 1);
+    sqlite3_bind_int64(st, 5, inv->updated_at);
+    sqlite3_bind_int64(st, 6, inv->next_at);
+    bind_text(st, 7, inv->id, 0);
+    int err = store_step_done(s, st);
+    if (err == 0 && sqlite3_changes(s->db) == 0)
+        err = store_refuse(s, -ENOENT, "no such invitation");
+    return err;
+}
+
+struct invitation_ctx {
+    store_invitation_cb cb;
+    void *arg;
+};
+
+static int row_invitation_cb(sqlite3_stmt *st, const void *ctx)
+{
+    const struct invitation_ctx *x = ctx;
+    struct store_invitation inv;
+    int err = row_invitation(st, &inv);
+    if (err == 0)
+        err = x->cb(&inv, x->arg);
+    /* The row may hold a destination: it does not outlive the call in this frame. */
+    memset(inv.destination, 0, sizeof(inv.destination));
+    return err;
+}
+
+int store_invitation_list(struct store *s, const char *consultation_id, store_invitation_cb cb,
+                          void *arg)
+{
+    if (s == NULL || cb == NULL)
+        return -EINVAL;
+    if (!str_ok(consultation_id, STORE_ID_MAX))
+        return store_refuse(s, -EINVAL, "consultation id missing or too long");
+    sqlite3_stmt *st = store_stmt(s, ST_INV_LIST);
+    bind_text(st, 1, consultation_id, 0);
+    struct invitation_ctx ctx = {cb, arg};
+    return store_list(s, st, row_invitation_cb, &ctx);
+}
+
+int store_invitation_list_pending(struct store *s, store_invitation_cb cb, void *arg)
+{
+    if (s == NULL || cb == NULL)
+        return -EINVAL;
+    sqlite3_stmt *st = store_stmt(s, ST_INV_PENDING);
+    struct invitation_ctx ctx = {cb, arg};
+    return store_list(s, st, row_invitation_cb, &ctx);
+}
+
+int store_invitation_count(struct store *s, const char *consultation_id, int *out)
+{
+    if (s == NULL || out == NULL)
+        return -EINVAL;
+    if (!str_ok(consultation_id, STORE_ID_MAX))
+        return store_refuse(s, -EINVAL, "consultation id missing or too long");
+    int64_t n = 0;
+    sqlite3_stmt *st = store_stmt(s, ST_INV_COUNT);
+    bind_text(st, 1, consultation_id, 0);
+    int err = store_get_one(s, st, fill_int64, &n);
+    if (err == 0)
+        *out = (int)n;
+    return err;
+}
+
+int store_checkpoint(struct store *s)
+{
+    if (s == NULL)
+        return -EINVAL;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : store_fail(s, sqlite3_extended_errcode(s->db));
 }

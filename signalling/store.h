@@ -1,5 +1,6 @@
 /* The signalling service's durable state in SQLite: consultations, participants, token ids and
- * their first use, and the audit log. Everything signalling must rebuild after a restart is here.
+ * their first use, invitations, and the audit log. Everything signalling must rebuild after a
+ * restart is here.
  */
 #ifndef SIG_STORE_H
 #define SIG_STORE_H
@@ -17,9 +18,17 @@
 #define STORE_DETAIL_MAX 256
 /* Longest waiting-room message from the practice. */
 #define STORE_MESSAGE_MAX 1024
+/* An invitation's destination (E.164 number or email address), its masked form (bytes: "•" is
+ * three), and the short code of its last error ("http_503", "smtp_450", "timeout"). */
+#define STORE_DEST_MAX   254
+#define STORE_MASKED_MAX 271
+#define STORE_ERROR_MAX  32
+/* A participant's media state blob (conf_persist.c): a receiving connection of 48 sections. */
+#define STORE_MEDIA_MAX     1048576
+#define STORE_MEDIA_MAX_STR "1048576"
 
 /* The schema version this code creates and understands (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 4
 
 struct store;
 
@@ -65,9 +74,30 @@ struct store_audit_row {
     char detail[STORE_DETAIL_MAX + 1]; /* "" when none */
 };
 
-/* Opens (creating if missing) the database at path, turns on WAL, foreign keys and a busy
- * timeout, and applies the migrations it lacks, each in its own transaction. Writes *out only on
- * success; the caller frees it with store_close. The store is for one thread.
+/* An invitation sent by SMS or email (api.c makes it, invite_send.c sends it). status is
+ * "queued" (not tried yet), "sending" (an attempt under way), "retrying" (waiting for the next
+ * attempt at next_at), "sent" or "failed". */
+struct store_invitation {
+    char id[STORE_ID_MAX + 1];
+    char consultation_id[STORE_ID_MAX + 1];
+    char participant_id[STORE_ID_MAX + 1]; /* the link's seat: its token id */
+    char role[STORE_WORD_MAX + 1];
+    char channel[STORE_WORD_MAX + 1]; /* "sms" or "email" */
+    char status[STORE_WORD_MAX + 1];
+    int attempts;
+    char last_error[STORE_ERROR_MAX + 1]; /* "" when none; a code, never patient data */
+    /* The full number or address while pending; "" once sent or failed (the schema refuses a
+     * finished row that holds one). Patient data: wipe copies after use, never log. */
+    char destination[STORE_DEST_MAX + 1];
+    char masked[STORE_MASKED_MAX + 1]; /* "•••• 123", "p•••@example.org" */
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t next_at; /* when the next attempt is due */
+};
+
+/* Opens (creating if missing) the database at path, turns on WAL, foreign keys, secure_delete
+ * and a busy timeout, and applies the migrations it lacks, each in its own transaction. Writes
+ * *out only on success; the caller frees it with store_close. The store is for one thread.
  * Errors: -EPROTO when the database's schema is newer than this code (it is left untouched),
  * -EINVAL for a NULL argument, -ENOMEM, -EIO for any other failure. The reason of a failed open
  * is logged (tag "store"), since there is no store left to ask. */
@@ -158,8 +188,50 @@ int store_audit(struct store *s, int64_t at, const char *consultation_id, const 
 /* Lists the audit rows of a consultation in the order they were written. */
 int store_audit_list(struct store *s, const char *consultation_id, store_audit_cb cb, void *arg);
 
+typedef int (*store_invitation_cb)(const struct store_invitation *inv, void *arg);
+
+/* Adds an invitation, not finished (queued, sending or retrying), with its destination.
+ * -EEXIST when the id is taken, -ENOENT when its consultation or participant does not exist. */
+int store_invitation_add(struct store *s, const struct store_invitation *inv);
+
+/* Fills *out with invitation id. -ENOENT when there is none. */
+int store_invitation_get(struct store *s, const char *id, struct store_invitation *out);
+
+/* Writes inv's status, attempts, last_error, updated_at and next_at; its destination too while
+ * it is not finished, and none once it is sent or failed. -ENOENT when unknown. */
+int store_invitation_update(struct store *s, const struct store_invitation *inv);
+
+/* Lists a consultation's invitations, oldest first. The rows handed to cb hold the destination
+ * of a pending invitation: cb must not keep or log it. */
+int store_invitation_list(struct store *s, const char *consultation_id, store_invitation_cb cb,
+                          void *arg);
+
+/* Lists every pending invitation (queued, sending, retrying), the soonest due first: what a
+ * restarted service resumes. */
+int store_invitation_list_pending(struct store *s, store_invitation_cb cb, void *arg);
+
+/* How many invitations the consultation has had. */
+int store_invitation_count(struct store *s, const char *consultation_id, int *out);
+
+/* Copies the write-ahead log into the database and truncates it, so that rows overwritten
+ * since (a cleared destination) are gone from the log file too. 0 or a store error; -EBUSY
+ * when a reader holds the log. */
+int store_checkpoint(struct store *s);
+
 /* The SQL of each migration, in order: migration i (0-based) takes user_version i to i + 1.
  * Internal, exported for the tests that build an older database by hand. */
 const char *store__migration_sql(int index);
+
+/* A participant's media state (an opaque blob of conf_persist.c, at most STORE_MEDIA_MAX bytes),
+ * replacing the one before. -EINVAL, -E2BIG, or a store error. */
+int store_media_put(struct store *s, const char *participant_id, const char *consultation_id,
+                    const char *room_id, const void *state, size_t len, int64_t now);
+/* Calls cb for each media state kept for the SFU room room_id, in the order they were first
+ * written; the blob is borrowed for the call. A non-zero return from cb stops the walk. */
+typedef int (*store_media_cb)(const char *participant_id, const char *consultation_id,
+                              const void *state, size_t len, void *arg);
+int store_media_list(struct store *s, const char *room_id, store_media_cb cb, void *arg);
+/* Forgets a participant's media state (they left; nothing to resume). 0 also when none. */
+int store_media_delete(struct store *s, const char *participant_id);
 
 #endif

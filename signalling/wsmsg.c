@@ -30,6 +30,10 @@ enum member {
     M_AUDIO,
     M_VIDEO,
     M_TEXT,
+    M_RESUME,
+    M_LEVEL,
+    M_LOSS,
+    M_RTT,
     M_COUNT,
 };
 
@@ -43,31 +47,39 @@ static const char *const member_names[M_COUNT] = {
     [M_AUDIO] = "audio",
     [M_VIDEO] = "video",
     [M_TEXT] = "text",
+    [M_RESUME] = "resume",
+    [M_LEVEL] = "level",
+    [M_LOSS] = "loss",
+    [M_RTT] = "rtt",
 };
 
 #define BIT(m) (1u << (m))
 
-/* Each type's members besides "type" and "id"; every one of them is required. */
+/* Each type's members besides "type" and "id": those it requires, and those it may have. */
 static const struct type_spec {
     const char *name;
     unsigned members;
+    unsigned optional;
 } types[] = {
-    [WSMSG_JOIN] = {"join", BIT(M_TOKEN)},
-    [WSMSG_OFFER] = {"offer", BIT(M_PC) | BIT(M_SDP)},
-    [WSMSG_ANSWER] = {"answer", BIT(M_PC) | BIT(M_SDP) | BIT(M_VERSION)},
-    [WSMSG_CANDIDATE] = {"candidate", BIT(M_PC) | BIT(M_CANDIDATE)},
-    [WSMSG_ADMIT] = {"admit", BIT(M_PARTICIPANT)},
-    [WSMSG_DENY] = {"deny", BIT(M_PARTICIPANT)},
-    [WSMSG_REMOVE] = {"remove", BIT(M_PARTICIPANT)},
-    [WSMSG_MEDIA] = {"media", BIT(M_AUDIO) | BIT(M_VIDEO)},
-    [WSMSG_CHAT] = {"chat", BIT(M_TEXT)},
-    [WSMSG_LEAVE] = {"leave", 0},
-    [WSMSG_PING] = {"ping", 0},
-    [WSMSG_MUTE] = {"mute", BIT(M_PARTICIPANT)},
+    [WSMSG_JOIN] = {"join", BIT(M_TOKEN), BIT(M_RESUME)},
+    [WSMSG_OFFER] = {"offer", BIT(M_PC) | BIT(M_SDP), 0},
+    [WSMSG_ANSWER] = {"answer", BIT(M_PC) | BIT(M_SDP) | BIT(M_VERSION), 0},
+    [WSMSG_CANDIDATE] = {"candidate", BIT(M_PC) | BIT(M_CANDIDATE), 0},
+    [WSMSG_ADMIT] = {"admit", BIT(M_PARTICIPANT), 0},
+    [WSMSG_DENY] = {"deny", BIT(M_PARTICIPANT), 0},
+    [WSMSG_REMOVE] = {"remove", BIT(M_PARTICIPANT), 0},
+    [WSMSG_MEDIA] = {"media", BIT(M_AUDIO) | BIT(M_VIDEO), 0},
+    [WSMSG_CHAT] = {"chat", BIT(M_TEXT), 0},
+    [WSMSG_LEAVE] = {"leave", 0, 0},
+    [WSMSG_PING] = {"ping", 0, 0},
+    [WSMSG_MUTE] = {"mute", BIT(M_PARTICIPANT), 0},
+    [WSMSG_RESTART_ICE] = {"restart_ice", BIT(M_PC), 0},
+    [WSMSG_PROBE] = {"probe", BIT(M_TOKEN) | BIT(M_SDP), 0},
+    [WSMSG_QUALITY] = {"quality", BIT(M_LEVEL) | BIT(M_LOSS) | BIT(M_RTT), 0},
 };
 
 #define TYPE_FIRST WSMSG_JOIN
-#define TYPE_LAST  WSMSG_MUTE
+#define TYPE_LAST  WSMSG_QUALITY
 
 static int fail(int rc, char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -197,10 +209,13 @@ static int read_chat_text(const char *s, size_t n, char *err, size_t err_len)
 static int read_pc(enum wsmsg_type type, json_t *v, struct wsmsg *out, char *err, size_t err_len)
 {
     const char *s = json_string_value(v);
-    if (s && strcmp(s, "send") == 0 && type != WSMSG_ANSWER)
+    if (s && strcmp(s, "send") == 0 && type != WSMSG_ANSWER && type != WSMSG_RESTART_ICE)
         out->pc = WSMSG_PC_SEND;
     else if (s && strcmp(s, "recv") == 0 && type != WSMSG_OFFER)
         out->pc = WSMSG_PC_RECV;
+    else if (type == WSMSG_RESTART_ICE)
+        /* The sending connection restarts ICE with an offer of its own. */
+        return fail(-EINVAL, err, err_len, "member \"pc\" must be \"recv\" in restart_ice");
     else if (type == WSMSG_OFFER)
         return fail(-EINVAL, err, err_len, "member \"pc\" must be \"send\" in an offer");
     else if (type == WSMSG_ANSWER)
@@ -264,9 +279,10 @@ static int read_member(enum wsmsg_type type, enum member m, json_t *v, struct ws
     }
     case M_AUDIO:
     case M_VIDEO:
+    case M_RESUME:
         if (!json_is_boolean(v))
             return fail(-EINVAL, err, err_len, "member \"%s\" must be true or false", name);
-        *(m == M_AUDIO ? &out->audio : &out->video) = json_is_true(v);
+        *(m == M_AUDIO ? &out->audio : m == M_VIDEO ? &out->video : &out->resume) = json_is_true(v);
         return 0;
     case M_TEXT: {
         if (!json_is_string(v))
@@ -278,6 +294,32 @@ static int read_member(enum wsmsg_type type, enum member m, json_t *v, struct ws
         out->text_len = json_string_length(v);
         return 0;
     }
+    case M_LEVEL: {
+        const char *s = json_string_value(v);
+        if (s && strcmp(s, "good") == 0)
+            out->level = WSMSG_LEVEL_GOOD;
+        else if (s && strcmp(s, "fair") == 0)
+            out->level = WSMSG_LEVEL_FAIR;
+        else if (s && strcmp(s, "poor") == 0)
+            out->level = WSMSG_LEVEL_POOR;
+        else
+            return fail(-EINVAL, err, err_len,
+                        "member \"level\" must be \"good\", \"fair\" or \"poor\"");
+        return 0;
+    }
+    case M_LOSS:
+        /* A percentage as the browser computed it: integer or not. JSON has no NaN or
+         * infinity, so the range check is the whole check. */
+        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 100)
+            return fail(-EINVAL, err, err_len, "member \"loss\" must be a number 0..100");
+        out->loss = json_number_value(v);
+        return 0;
+    case M_RTT:
+        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > WSMSG_RTT_MAX)
+            return fail(-EINVAL, err, err_len, "member \"rtt\" must be a number 0..%d",
+                        WSMSG_RTT_MAX);
+        out->rtt = (uint32_t)(json_number_value(v) + 0.5);
+        return 0;
     case M_COUNT:
         break;
     }
@@ -368,7 +410,7 @@ static int check_unknown(json_t *root, enum wsmsg_type type, char *err, size_t e
         int m = 0;
         while (m < M_COUNT && strcmp(key, member_names[m]) != 0)
             m++;
-        if (m < M_COUNT && (types[type].members & BIT(m)))
+        if (m < M_COUNT && ((types[type].members | types[type].optional) & BIT(m)))
             continue;
         if (echo_ok(key, strlen(key)))
             return fail(-EINVAL, err, err_len, "unknown member \"%s\" for type %s", key,
@@ -422,9 +464,11 @@ int wsmsg_parse(const char *data, size_t len, struct wsmsg *out, char *err, size
     if (rc < 0)
         goto out;
     for (int m = 0; m < M_COUNT; m++) {
-        if (!(types[type].members & BIT(m)))
+        if (!((types[type].members | types[type].optional) & BIT(m)))
             continue;
         json_t *v = json_object_get(root, member_names[m]);
+        if (!v && (types[type].optional & BIT(m)))
+            continue;
         if (!v) {
             rc = fail(-EINVAL, err, err_len, "missing member \"%s\" for type %s", member_names[m],
                       types[type].name);

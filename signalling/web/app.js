@@ -10,10 +10,16 @@ import { PeoplePanel } from './people.js';
 import { Chat } from './chat.js';
 import { playChime } from './audio.js';
 import { ending, errorText, LINK_ERRORS } from './text.js';
+import { ConnCheck } from './conncheck.js';
+import { QualityMonitor, POOR_CONNECTION_TEXT } from './quality.js';
 
-const STATS_MS = 5000;
-const POOR_LOSS = 0.1; // a tenth of packets lost: the picture freezes and speech breaks up
+const CONNCHECK_WAIT_MS = 8000; // for the camera and microphone before the connection test
 const TRANSPORT_GRACE_MS = 4000; // "disconnected" often recovers by itself within seconds
+// A connection "disconnected" this long gets new ICE credentials (the network changed, or an
+// outage outlasted the consent checks); still not back this long after the first trouble, the
+// browser joins afresh with new connections.
+const ICE_RESTART_MS = 1500;
+const REJOIN_AFTER_MS = 20000;
 
 // The token is the last path segment of /join/TOKEN.
 const token = decodeURIComponentSafe(location.pathname.split('/').filter(Boolean).pop() || '');
@@ -29,15 +35,25 @@ const app = {
   ended: false,
   session: null,
   transport: { send: '', recv: '' },
-  poorSamples: 0,
-  statsTimer: 0,
   transportTimer: 0,
+  iceTimer: { send: 0, recv: 0 },
+  troubleSince: { send: 0, recv: 0 }, // when each connection last stopped being connected
+  rejoinTimer: 0,
+  fresh: false, // the next join makes new connections (no resume)
+  joinFailures: 0, // joins refused in a row (the service starting or unavailable)
   waitingCount: 0,
   mediaMsgId: 0,
   joinId: 0,
 };
 
 const precall = new PreCall();
+const conncheck = new ConnCheck();
+// The connection's own statistics (quality.js): the poor-connection line, and the coarse
+// quality the hosts see in their People panel.
+const quality = new QualityMonitor(() => app.session, {
+  change: () => renderMediaStatus(),
+  report: (q) => sig.send({ type: 'quality', ...q }),
+});
 const stage = new Stage(() => {
   $('play-sound').hidden = false;
 });
@@ -47,7 +63,10 @@ const people = new PeoplePanel((type, participant) => {
 const chat = new Chat((text) => sig.send({ type: 'chat', text }) !== 0, updateSidePanels);
 const sig = new Signalling(socketUrl(), {
   open: () => {
-    app.joinId = sig.send({ type: 'join', token });
+    // Back on a new socket with connections that still work: resume them, so the media that
+    // never stopped flowing goes on (a network change, a signalling restart).
+    const resume = Boolean(app.session && app.session.usable && !app.fresh);
+    app.joinId = sig.send(resume ? { type: 'join', token, resume: true } : { type: 'join', token });
   },
   message: onMessage,
   down: onSocketDown,
@@ -59,7 +78,12 @@ if (!token) {
   finish('bad_token');
 } else {
   setTitle('Check your camera and microphone');
-  precall.start();
+  // The connection test starts once the devices are settled (it sends a silent copy of the
+  // microphone), or without them when the person has not answered the browser's question in
+  // a few seconds; it never holds Join up.
+  const settled = precall.start();
+  const waited = new Promise((ok) => setTimeout(ok, CONNCHECK_WAIT_MS));
+  Promise.race([settled, waited]).finally(() => conncheck.start(token, precall.audioTrack));
 }
 
 $('join-button').addEventListener('click', join);
@@ -77,6 +101,7 @@ async function join() {
   const button = $('join-button');
   if (button.dataset.busy) return;
   button.dataset.busy = '1';
+  conncheck.stop();
   button.textContent = 'Joining...';
   // Pressed during the browser's permission prompt: join with whatever the answer gives.
   await precall.ready.catch(() => {});
@@ -140,8 +165,25 @@ function onJoined(msg) {
   const wasReconnect = app.joinedOnce;
   app.joinedOnce = true;
   app.reconnecting = false;
+  app.fresh = false;
+  app.joinFailures = 0;
   setConnectionStatus('');
   clearNotice(); // whatever went wrong before this join is over
+
+  if (msg.resumed && app.session) {
+    // The same connections go on; the server offers the receiving one again.
+    app.session.resume(msg.ice_servers);
+    for (const pc of ['send', 'recv']) {
+      if (app.troubleSince[pc]) app.session.restartIce(pc); // asked while the socket was down
+    }
+    sendMediaState();
+    renderMediaStatus();
+    enterState(msg.state);
+    return;
+  }
+  clearTimeout(app.rejoinTimer);
+  app.rejoinTimer = 0;
+  app.troubleSince = { send: 0, recv: 0 };
 
   // A join (first, or again after a drop) always means new peer connections.
   if (app.session) app.session.close();
@@ -234,12 +276,15 @@ function onError(msg) {
     return;
   }
   if (msg.re !== undefined && msg.re === app.joinId && msg.code !== 'already_joined') {
-    // The join itself failed for a passing reason (the video service unavailable, an internal
-    // error): say so, and try again on a fresh socket, with the usual backoff.
-    showNotice(errorText(msg.code), { code: msg.code });
+    // The join itself failed for a passing reason (the video service unavailable or just
+    // starting, an internal error): try again on a fresh socket. A call in progress, whose
+    // media still flows, tries again sooner and says nothing the first time.
+    const resuming = Boolean(app.session);
+    app.joinFailures++;
+    if (!resuming || app.joinFailures > 1) showNotice(errorText(msg.code), { code: msg.code });
     setTimeout(() => {
       if (!app.ended) sig.restart();
-    }, 3000);
+    }, resuming ? 1000 : 3000);
     return;
   }
   if (app.session && app.session.handleError(msg)) return;
@@ -274,11 +319,20 @@ function onTransport(pc, state) {
 }
 
 function onLocalConnection(pc, state) {
+  if (state === 'disconnected' || state === 'failed') {
+    if (!app.troubleSince[pc]) {
+      app.troubleSince[pc] = Date.now();
+      sig.probe(); // the socket may have died with the path: the restart needs it
+    }
+    // New ICE credentials at once when ICE gave up, after a moment when it only lost touch
+    // (that often comes back by itself).
+    clearTimeout(app.iceTimer[pc]);
+    app.iceTimer[pc] = setTimeout(() => restartIce(pc), state === 'failed' ? 0 : ICE_RESTART_MS);
+    if (!app.rejoinTimer) app.rejoinTimer = setTimeout(rejoinIfStillDown, REJOIN_AFTER_MS);
+  }
   if (state === 'failed') {
-    // ICE gave up: a fresh join makes fresh connections (the server treats it as a reload).
     app.transport[pc] = 'failed';
     renderMediaStatus();
-    if (!app.ended && !app.reconnecting) sig.restart();
     return;
   }
   if (state === 'disconnected') {
@@ -294,32 +348,44 @@ function onLocalConnection(pc, state) {
     return;
   }
   if (state === 'connected' || state === 'completed') {
+    clearTimeout(app.iceTimer[pc]);
+    app.troubleSince[pc] = 0;
+    if (!app.troubleSince.send && !app.troubleSince.recv) {
+      clearTimeout(app.rejoinTimer);
+      app.rejoinTimer = 0;
+    }
     app.transport[pc] = 'connected';
     renderMediaStatus();
   }
+}
+
+function restartIce(pc) {
+  if (app.ended || !app.session || !app.troubleSince[pc]) return;
+  console.info(`ICE restart of the ${pc} connection`);
+  app.session.restartIce(pc);
+  // ICE restarts take a few seconds on a bad network: try again while it stays down.
+  app.iceTimer[pc] = setTimeout(() => restartIce(pc), 5000);
+}
+
+// ICE restarts did not bring the media back: new connections on a new join.
+function rejoinIfStillDown() {
+  app.rejoinTimer = 0;
+  if (app.ended || (!app.troubleSince.send && !app.troubleSince.recv)) return;
+  console.info('connections still down: joining again');
+  app.fresh = true;
+  sig.restart();
 }
 
 function renderMediaStatus() {
   if (app.reconnecting || app.ended) return;
   const bad = Object.values(app.transport).some((s) => s === 'disconnected' || s === 'failed');
   if (bad) setConnectionStatus('Your connection is poor or lost.');
-  else if (app.poorSamples >= 2) setConnectionStatus('Your connection is poor. The video may freeze or break up.');
+  else if (quality.poor) setConnectionStatus(POOR_CONNECTION_TEXT);
   else setConnectionStatus('');
 }
 
 function startStats() {
-  clearInterval(app.statsTimer);
-  app.poorSamples = 0;
-  app.statsTimer = setInterval(async () => {
-    if (!app.session) return;
-    try {
-      const loss = await app.session.loss();
-      app.poorSamples = loss >= POOR_LOSS ? app.poorSamples + 1 : 0;
-      renderMediaStatus();
-    } catch {
-      /* a closed connection during the call to getStats */
-    }
-  }, STATS_MS);
+  quality.start();
 }
 
 // ---- Own media ------------------------------------------------------------------------------
@@ -417,7 +483,8 @@ function finish(reason) {
   if (app.ended) return;
   app.ended = true;
   sig.stop();
-  clearInterval(app.statsTimer);
+  quality.stop();
+  conncheck.stop();
   clearTimeout(app.transportTimer);
   if (app.session) app.session.close();
   app.session = null;

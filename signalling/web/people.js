@@ -60,8 +60,12 @@ export class PeoplePanel {
     li.dataset.participant = p.id;
     const name = el('span', 'person-label');
     const detail = el('span', 'person-detail');
+    // "Connection: poor (12% packets lost, round trip 40 ms)", read out with the row as shown.
+    const quality = el('span', 'person-quality');
+    quality.append(el('span', 'person-quality-level'), ' ', el('span', 'person-quality-numbers'));
+    quality.hidden = true;
     const actions = el('span', 'person-actions');
-    li.append(name, ' ', detail, actions);
+    li.append(name, ' ', detail, ' ', quality, actions);
     const buttons =
       p.state === 'waiting'
         ? [
@@ -102,7 +106,26 @@ export class PeoplePanel {
       detail.push(`waiting since ${formatTime(p.since)}`);
     }
     li.querySelector('.person-detail').textContent = detail.length ? `(${detail.join(', ')})` : '';
+    updateQuality(li.querySelector('.person-quality'), p);
   }
+}
+
+// The connection quality the person's browser reports (PROTOCOL.md roster `quality`, sent to
+// hosts only). Nothing is shown for oneself, or before the first report.
+function updateQuality(node, p) {
+  const q = p.quality;
+  const levels = { good: 'good', fair: 'fair', poor: 'poor' };
+  if (p.self || !q || !levels[q.level]) {
+    node.hidden = true;
+    return;
+  }
+  node.hidden = false;
+  node.dataset.level = q.level;
+  node.querySelector('.person-quality-level').textContent = `Connection: ${levels[q.level]}`;
+  const numbers = [];
+  if (typeof q.loss === 'number') numbers.push(`${q.loss}% packets lost`);
+  if (typeof q.rtt === 'number') numbers.push(`round trip ${q.rtt} ms`);
+  node.querySelector('.person-quality-numbers').textContent = numbers.length ? `(${numbers.join(', ')})` : '';
 }
 
 export function formatTime(ms) {

@@ -1,8 +1,7 @@
 // The two peer connections of one join (PROTOCOL.md, "A call, step by step"): the browser
 // offers on the sending one; the server offers on the receiving one, which never offers itself,
-// so there is no glare. A new `joined` (a reconnect) makes a new Session.
-
-const STATS_MIN_PACKETS = 50; // fewer packets than this in an interval say nothing about loss
+// so there is no glare. A `joined` that is not `resumed` (a reload, a fresh rejoin) makes a new
+// Session; a resumed one keeps this one.
 
 export class Session {
   sendPc;
@@ -17,7 +16,6 @@ export class Session {
   #offerId = 0;
   #offerRetries = 0;
   #closed = false;
-  #prevStats = { lost: 0, received: 0 };
   #reconcileQueued = false;
 
   // send(msg) -> id; on: { remote(Map participant -> tracks), connection(pc, state) }
@@ -111,6 +109,52 @@ export class Session {
     return this.#recvChain;
   }
 
+  // The path of one connection is gone (a network change, an outage): new ICE credentials,
+  // keeping DTLS and the media as they are. The sending connection is ours to offer; the
+  // receiving one is offered by the server, which we ask to. Returns false when it cannot be
+  // tried now (a negotiation is under way, or the socket is down: a resume will retry).
+  restartIce(pc) {
+    if (this.#closed) return false;
+    if (pc === 'recv') return this.#send({ type: 'restart_ice', pc: 'recv' }) !== 0;
+    if (this.sendPc.signalingState !== 'stable' || !this.sendPc.localDescription) return false;
+    this.#sendChain = this.#sendChain
+      .then(async () => {
+        if (this.#closed || this.sendPc.signalingState !== 'stable') return;
+        const offer = await this.sendPc.createOffer({ iceRestart: true });
+        if (this.#closed) return;
+        await this.sendPc.setLocalDescription(offer);
+        this.#sendOffer();
+      })
+      .catch((err) => console.error('ICE restart offer failed:', err));
+    return true;
+  }
+
+  // After a resume on a new socket: fresh TURN credentials (those the connections were made
+  // with may have expired, and an ICE restart would need them), and an offer the server never
+  // answered is sent again.
+  resume(iceServers) {
+    if (this.#closed) return;
+    if (Array.isArray(iceServers)) {
+      for (const pc of [this.sendPc, this.recvPc]) {
+        try {
+          pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+        } catch (err) {
+          console.warn('new ice_servers refused, keeping the old ones:', err);
+        }
+      }
+    }
+    if (this.sendPc.signalingState === 'have-local-offer' && this.sendPc.localDescription) {
+      this.#offerRetries = 0;
+      this.#sendOffer();
+    }
+  }
+
+  // Whether the peer connections are still worth resuming (not failed or closed for good).
+  get usable() {
+    if (this.#closed) return false;
+    return [this.sendPc, this.recvPc].every((pc) => pc.signalingState !== 'closed');
+  }
+
   // Errors about our own messages. Returns true when handled here.
   handleError(msg) {
     if (!this.#offerId || msg.re !== this.#offerId) return false;
@@ -160,32 +204,6 @@ export class Session {
   #descriptionSent(pc) {
     this.#described[pc] = true;
     for (const msg of this.#pendingCandidates[pc].splice(0)) this.#send(msg);
-  }
-
-  // Packet loss over the last interval, 0..1, the worse of what we receive and what the SFU
-  // reports receiving from us. Used only for the "poor connection" line.
-  async loss() {
-    if (this.#closed) return 0;
-    let lost = 0;
-    let received = 0;
-    let sendLoss = 0;
-    const [recvStats, sendStats] = await Promise.all([this.recvPc.getStats(), this.sendPc.getStats()]);
-    recvStats.forEach((s) => {
-      if (s.type === 'inbound-rtp') {
-        lost += s.packetsLost || 0;
-        received += s.packetsReceived || 0;
-      }
-    });
-    sendStats.forEach((s) => {
-      if (s.type === 'remote-inbound-rtp' && typeof s.fractionLost === 'number') {
-        sendLoss = Math.max(sendLoss, s.fractionLost);
-      }
-    });
-    const dLost = Math.max(0, lost - this.#prevStats.lost);
-    const dReceived = Math.max(0, received - this.#prevStats.received);
-    this.#prevStats = { lost, received };
-    const recvLoss = dLost + dReceived >= STATS_MIN_PACKETS ? dLost / (dLost + dReceived) : 0;
-    return Math.max(recvLoss, sendLoss);
   }
 
   close() {

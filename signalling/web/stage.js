@@ -8,6 +8,7 @@ class Tile {
   root;
   video;
   #label;
+  #away;
   #micOff;
   #camOff;
   #placeholder;
@@ -31,9 +32,11 @@ class Tile {
     this.#label = el('span', 'tile-label');
     this.#micOff = el('span', 'badge', 'Microphone off');
     this.#camOff = el('span', 'badge', 'Camera off');
+    this.#away = el('span', 'badge', 'Reconnecting...');
     this.#micOff.hidden = true;
     this.#camOff.hidden = true;
-    info.append(this.#label, ' ', this.#micOff, ' ', this.#camOff);
+    this.#away.hidden = true;
+    info.append(this.#label, ' ', this.#micOff, ' ', this.#camOff, ' ', this.#away);
     this.root.append(this.video, this.#placeholder, info);
   }
 
@@ -46,6 +49,8 @@ class Tile {
     }
     this.#micOff.hidden = p.audio !== false;
     this.#camOff.hidden = p.video !== false;
+    // Their browser lost its connection to the service; their media may still come through.
+    this.#away.hidden = !p.reconnecting;
     this.root.dataset.audio = String(p.audio !== false);
     this.root.dataset.video = String(p.video !== false);
     this.#rosterVideo = p.video !== false;

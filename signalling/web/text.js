@@ -160,3 +160,37 @@ export function deviceAdvice(missing, cause) {
     ],
   };
 }
+
+// The pre-call connection test's result (conncheck.js) in plain words: a first line that says
+// what it means and what to do, and a second with what was measured.
+export function connectionAdvice({ outcome, rttMs, lossPct, relay }) {
+  const measured =
+    typeof rttMs === 'number' ? `Round trip: ${rttMs} ms. Packets lost: ${lossPct}%.` : '';
+  const via = relay
+    ? ' Your network blocks direct video calls, so your call will go through our relay server.'
+    : '';
+  switch (outcome) {
+    case 'good':
+      return { title: 'Your connection looks good.', detail: measured + via };
+    case 'fair':
+      return {
+        title:
+          'Your connection is a little slow. The video may sometimes be blurry or pause. Moving closer to your Wi-Fi router can help.',
+        detail: measured + via,
+      };
+    case 'poor':
+      return {
+        title:
+          'Your connection is slow. The video may freeze and the sound may break up. Move closer to your Wi-Fi router, or ask others in your home to pause streaming and downloads. You can still join.',
+        detail: measured + via,
+      };
+    case 'blocked':
+      return {
+        title: 'We could not reach the video service.',
+        detail:
+          'Your network may be blocking video calls. This can happen on work, hospital or public Wi-Fi. Try another Wi-Fi network or your mobile data, then select Check again. You can still join: the clinician will see that you are waiting.',
+      };
+    default:
+      return { title: 'We could not check your connection just now.', detail: 'You can still join.' };
+  }
+}

@@ -85,13 +85,20 @@ static void check_chat(const char *s, size_t len)
 
 static void check_accepted(const struct wsmsg *m, size_t size)
 {
-    check(m->type >= WSMSG_JOIN && m->type <= WSMSG_MUTE);
+    check(m->type >= WSMSG_JOIN && m->type <= WSMSG_QUALITY);
     check(m->json != NULL);
     check(!m->has_id || (m->id >= 0 && m->id <= ID_MAX));
     check(m->has_id || m->id == 0);
     /* Each member is set for its own types only. */
-    check(!m->token == (m->type != WSMSG_JOIN));
-    check(!m->sdp == (m->type != WSMSG_OFFER && m->type != WSMSG_ANSWER));
+    check(!m->token == (m->type != WSMSG_JOIN && m->type != WSMSG_PROBE));
+    check(!m->sdp == (m->type != WSMSG_OFFER && m->type != WSMSG_ANSWER && m->type != WSMSG_PROBE));
+    check(m->type == WSMSG_JOIN || !m->resume);
+    check((m->level != 0) == (m->type == WSMSG_QUALITY));
+    if (m->type == WSMSG_QUALITY)
+        check(m->level >= WSMSG_LEVEL_GOOD && m->level <= WSMSG_LEVEL_POOR && m->loss >= 0 &&
+              m->loss <= 100 && m->rtt <= WSMSG_RTT_MAX);
+    else
+        check(m->loss == 0 && m->rtt == 0);
     check(!m->participant == (m->type != WSMSG_ADMIT && m->type != WSMSG_DENY &&
                               m->type != WSMSG_REMOVE && m->type != WSMSG_MUTE));
     check(!m->text == (m->type != WSMSG_CHAT));
@@ -106,6 +113,9 @@ static void check_accepted(const struct wsmsg *m, size_t size)
         break;
     case WSMSG_CANDIDATE:
         check(m->pc == WSMSG_PC_SEND || m->pc == WSMSG_PC_RECV);
+        break;
+    case WSMSG_RESTART_ICE:
+        check(m->pc == WSMSG_PC_RECV);
         break;
     default:
         check(m->pc == 0);
@@ -141,6 +151,7 @@ static void check_same(const struct wsmsg *a, const struct wsmsg *b)
     check(a->version == b->version && same_str(a->participant, b->participant));
     check(a->audio == b->audio && a->video == b->video);
     check(same_str(a->text, b->text) && a->text_len == b->text_len);
+    check(a->resume == b->resume && a->level == b->level && a->loss == b->loss && a->rtt == b->rtt);
 }
 
 static void check_refused(int rc, const struct wsmsg *m, const char *err, size_t size)
@@ -151,7 +162,8 @@ static void check_refused(int rc, const struct wsmsg *m, const char *err, size_t
     check_error_text(err, 256);
     check(m->type == 0 && m->pc == 0 && !m->token && !m->sdp && m->sdp_len == 0 &&
           m->version == 0 && !m->participant && !m->audio && !m->video && !m->text &&
-          m->text_len == 0 && !m->json);
+          m->text_len == 0 && !m->json && !m->resume && m->level == 0 && m->loss == 0 &&
+          m->rtt == 0);
     check(!m->has_id || (m->id >= 0 && m->id <= ID_MAX));
     check(m->has_id || m->id == 0);
     /* Without an object there is no id to read. */

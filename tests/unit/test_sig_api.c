@@ -32,6 +32,8 @@ struct fixture {
     struct api_ctx ctx;
     int ended_calls;
     char ended_id[STORE_ID_MAX + 1];
+    int invited_calls;
+    char invited_id[STORE_ID_MAX + 1];
 };
 
 static void on_ended(void *arg, const char *id)
@@ -39,6 +41,13 @@ static void on_ended(void *arg, const char *id)
     struct fixture *f = arg;
     f->ended_calls++;
     snprintf(f->ended_id, sizeof(f->ended_id), "%s", id);
+}
+
+static void on_invited(void *arg, const char *id)
+{
+    struct fixture *f = arg;
+    f->invited_calls++;
+    snprintf(f->invited_id, sizeof(f->invited_id), "%s", id);
 }
 
 static int fixture_open(struct fixture *f)
@@ -61,6 +70,8 @@ static int fixture_open(struct fixture *f)
     f->ctx.token_secret_len = sizeof(secret);
     f->ctx.ended = on_ended;
     f->ctx.arg = f;
+    f->ctx.invited = on_invited;
+    f->ctx.invite_arg = f;
     return 0;
 }
 
@@ -808,6 +819,214 @@ static int test_api_time(void)
     return 0;
 }
 
+/* Both invitation channels configured, as finish would leave them (the key is read from its
+ * file there; set directly here). */
+static int fixture_channels(struct fixture *f)
+{
+    char err[256];
+    snprintf(f->cfg.sms_api_key, sizeof(f->cfg.sms_api_key),
+             "test-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0");
+    if (sig_config_set(&f->cfg, "sms-template-id", "f33517ff-2a88-4f6e-b855-c550268ce08a", "t", err,
+                       sizeof(err)) < 0 ||
+        sig_config_set(&f->cfg, "smtp-url", "smtps://smtp.example.org", "t", err, sizeof(err)) <
+            0 ||
+        sig_config_set(&f->cfg, "smtp-from", "noreply@practice.example", "t", err, sizeof(err)) < 0)
+        return -1;
+    return 0;
+}
+
+struct invite_audit {
+    int requested, issued, other;
+    int leaked; /* a row that holds the destination */
+};
+
+static int invite_audit_cb(const struct store_audit_row *row, void *arg)
+{
+    struct invite_audit *a = arg;
+    if (strcmp(row->action, "invite_requested") == 0)
+        a->requested++;
+    else if (strcmp(row->action, "link_issued") == 0)
+        a->issued++;
+    else
+        a->other++;
+    if (strstr(row->detail, "900123") || strstr(row->detail, "example.org"))
+        a->leaked++;
+    return 0;
+}
+
+/* POST .../invite: a fresh link and participant for the role, the invitation queued with its
+ * destination in the store and only its masked form anywhere else, the sender told; GET lists
+ * it. */
+static int test_api_invite(void)
+{
+    struct fixture f;
+    struct api_resp r;
+    char path[128], get[128];
+    CHECK_EQ(fixture_open(&f), 0);
+    CHECK_EQ(fixture_channels(&f), 0);
+    json_t *made = create(&f, "{\"patients\":0,\"expires_in\":3600}", NOW);
+    CHECK(made != NULL);
+    const char *id = str_at(made, "id");
+    snprintf(get, sizeof(get), "/api/v1/consultations/%s", id);
+    snprintf(path, sizeof(path), "/api/v1/consultations/%s/invite", id);
+
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A,
+                  "{\"channel\":\"sms\",\"phone\":\"07700 900123\"}", NOW + 5, &r),
+             0);
+    CHECK_EQ(r.status, 202);
+    CHECK(strstr(r.body, "900123") == NULL);
+    json_t *inv = body_json(&r);
+    api_resp_free(&r);
+    CHECK(inv != NULL);
+    char when[API_TIME_MAX];
+    api_time_format(NOW + 5, when);
+    CHECK(strcmp(str_at(inv, "status"), "queued") == 0);
+    CHECK(strcmp(str_at(inv, "channel"), "sms") == 0);
+    CHECK(strcmp(str_at(inv, "role"), "patient") == 0);
+    CHECK(strcmp(str_at(inv, "destination"),
+                 "\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2 123") == 0);
+    CHECK(strcmp(str_at(inv, "created_at"), when) == 0);
+    CHECK(json_is_null(json_object_get(inv, "last_error")));
+    CHECK_EQ(json_integer_value(json_object_get(inv, "attempts")), 0);
+    CHECK_EQ(json_object_size(inv), 10);
+    const char *iid = str_at(inv, "id");
+    CHECK(iid != NULL && iid[0] == 'i' && strlen(iid) == 25);
+    /* The sender was told, once, after the commit. */
+    CHECK_EQ(f.invited_calls, 1);
+    CHECK(strcmp(f.invited_id, iid) == 0);
+    /* The store holds the number (to send it), normalised. */
+    struct store_invitation row;
+    CHECK_EQ(store_invitation_get(f.store, iid, &row), 0);
+    CHECK(strcmp(row.destination, "+447700900123") == 0);
+    CHECK(strcmp(row.participant_id, str_at(inv, "participant")) == 0);
+
+    /* GET: the invitation, and its seat as the consultation's first patient. */
+    CHECK_EQ(call(&f, "GET", get, "Bearer " KEY_A, NULL, NOW + 6, &r), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK(strstr(r.body, "900123") == NULL);
+    json_t *root = body_json(&r);
+    api_resp_free(&r);
+    json_t *list = json_object_get(root, "invitations");
+    CHECK_EQ(json_array_size(list), 1);
+    CHECK(json_equal(json_array_get(list, 0), inv));
+    json_t *parts = json_object_get(root, "participants");
+    CHECK_EQ(json_array_size(parts), 2);
+    json_t *seat = json_array_get(parts, 1);
+    CHECK(strcmp(str_at(seat, "id"), str_at(inv, "participant")) == 0);
+    CHECK(strcmp(str_at(seat, "label"), "Patient") == 0);
+    json_decref(root);
+
+    /* An email to a guest. */
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A,
+                  "{\"channel\":\"email\",\"email\":\"pat.smith@example.org\",\"role\":\"guest\"}",
+                  NOW + 7, &r),
+             0);
+    CHECK_EQ(r.status, 202);
+    root = body_json(&r);
+    api_resp_free(&r);
+    CHECK(strcmp(str_at(root, "destination"),
+                 "p\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2@example.org") == 0);
+    CHECK(strcmp(str_at(root, "role"), "guest") == 0);
+    json_decref(root);
+    CHECK_EQ(f.invited_calls, 2);
+
+    /* Audit: each link issued, each invitation requested, never where to. */
+    struct invite_audit a = {0};
+    CHECK_EQ(store_audit_list(f.store, id, invite_audit_cb, &a), 0);
+    CHECK_EQ(a.requested, 2);
+    CHECK_EQ(a.issued, 3); /* the clinician's at booking, and one per invitation */
+    CHECK_EQ(a.leaked, 0);
+
+    /* Refusals, each leaving nothing behind. */
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A,
+                  "{\"channel\":\"sms\",\"phone\":\"01632 960123\"}", NOW, &r),
+             0);
+    CHECK_EQ(expect_error(&r, 400, "not_mobile", "phone"), 0);
+    api_resp_free(&r);
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A, "{\"channel\":\"email\",\"email\":\"pat\"}",
+                  NOW, &r),
+             0);
+    CHECK_EQ(expect_error(&r, 400, "invalid_email", "email"), 0);
+    api_resp_free(&r);
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A, NULL, NOW, &r), 0);
+    CHECK_EQ(expect_error(&r, 400, "bad_json", NULL), 0);
+    api_resp_free(&r);
+    CHECK_EQ(
+        call(&f, "POST", path, NULL, "{\"channel\":\"sms\",\"phone\":\"07700900123\"}", NOW, &r),
+        0);
+    CHECK_EQ(r.status, 401);
+    api_resp_free(&r);
+    CHECK_EQ(call(&f, "GET", path, "Bearer " KEY_A, NULL, NOW, &r), 0);
+    CHECK_EQ(expect_error(&r, 405, "method_not_allowed", NULL), 0);
+    CHECK(r.allow != NULL && strcmp(r.allow, "POST") == 0);
+    api_resp_free(&r);
+    static const char *const no_paths[] = {
+        "/api/v1/consultations//invite",
+        "/api/v1/consultations/c000000000000000000000000/invite",
+        "/api/v1/consultations/c'or'1/invite",
+    };
+    for (size_t i = 0; i < sizeof(no_paths) / sizeof(no_paths[0]); i++) {
+        CHECK_EQ(call(&f, "POST", no_paths[i], "Bearer " KEY_A,
+                      "{\"channel\":\"sms\",\"phone\":\"07700900123\"}", NOW, &r),
+                 0);
+        CHECK_EQ(expect_error(&r, 404, "not_found", NULL), 0);
+        api_resp_free(&r);
+    }
+    char deeper[160];
+    snprintf(deeper, sizeof(deeper), "%s/x", path);
+    CHECK_EQ(call(&f, "POST", deeper, "Bearer " KEY_A, "{}", NOW, &r), 0);
+    CHECK_EQ(expect_error(&r, 404, "not_found", NULL), 0);
+    api_resp_free(&r);
+    /* Expired: its links would not work. */
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A,
+                  "{\"channel\":\"sms\",\"phone\":\"07700900123\"}", NOW + 3600, &r),
+             0);
+    CHECK_EQ(expect_error(&r, 404, "consultation_expired", NULL), 0);
+    api_resp_free(&r);
+    /* A channel the service has no settings for. */
+    f.cfg.smtp_url[0] = '\0';
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A,
+                  "{\"channel\":\"email\",\"email\":\"pat@example.org\"}", NOW, &r),
+             0);
+    CHECK_EQ(expect_error(&r, 503, "channel_unavailable", "channel"), 0);
+    api_resp_free(&r);
+    int n = 0;
+    CHECK_EQ(store_invitation_count(f.store, id, &n), 0);
+    CHECK_EQ(n, 2);
+    CHECK_EQ(f.invited_calls, 2);
+
+    /* At most API_INVITES_MAX. */
+    for (int i = 2; i < API_INVITES_MAX; i++) {
+        CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A,
+                      "{\"channel\":\"sms\",\"phone\":\"+33612345678\"}", NOW, &r),
+                 0);
+        CHECK_EQ(r.status, 202);
+        api_resp_free(&r);
+    }
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A,
+                  "{\"channel\":\"sms\",\"phone\":\"+33612345678\"}", NOW, &r),
+             0);
+    CHECK_EQ(expect_error(&r, 409, "too_many_invitations", NULL), 0);
+    api_resp_free(&r);
+    CHECK_EQ(store_invitation_count(f.store, id, &n), 0);
+    CHECK_EQ(n, API_INVITES_MAX);
+
+    /* Ended: 404 consultation_ended. */
+    CHECK_EQ(call(&f, "DELETE", get, "Bearer " KEY_A, NULL, NOW, &r), 0);
+    CHECK_EQ(r.status, 204);
+    api_resp_free(&r);
+    CHECK_EQ(call(&f, "POST", path, "Bearer " KEY_A,
+                  "{\"channel\":\"sms\",\"phone\":\"07700900123\"}", NOW, &r),
+             0);
+    CHECK_EQ(expect_error(&r, 404, "consultation_ended", NULL), 0);
+    api_resp_free(&r);
+
+    json_decref(inv);
+    json_decref(made);
+    fixture_close(&f);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     {"api_create_links", test_api_create_links},
     {"api_create_defaults", test_api_create_defaults},
@@ -818,6 +1037,7 @@ static const struct test_case cases[] = {
     {"api_methods_and_paths", test_api_methods_and_paths},
     {"api_label", test_api_label},
     {"api_time", test_api_time},
+    {"api_invite", test_api_invite},
 };
 
 TEST_MAIN(cases)

@@ -663,6 +663,104 @@ static int test_dump_hides_secrets(void)
     return 0;
 }
 
+/* TURN: both keys or neither, the secret file's mode, length and alphabet (coturn's config
+ * takes it as one word), the URI list and the credential lifetime. */
+static int test_turn(void)
+{
+    struct sig_config cfg;
+    char err[512];
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_EQ(dir_make(), 0);
+    CHECK_EQ(base(&cfg, err, sizeof(err)), 0);
+    CHECK_EQ(cfg.turn_url_count, 0);
+    CHECK_EQ(cfg.turn_ttl_s, 21600);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), 0);
+    CHECK_EQ(cfg.turn_secret_len, 0);
+
+    CHECK_EQ(
+        sig_config_set(&cfg, "turn-urls",
+                       " turn:turn.example.org:3478?transport=udp , turns:turn.example.org:443",
+                       "t", err, sizeof(err)),
+        0);
+    CHECK_EQ(cfg.turn_url_count, 2);
+    CHECK(strcmp(cfg.turn_urls[0], "turn:turn.example.org:3478?transport=udp") == 0);
+    CHECK(strcmp(cfg.turn_urls[1], "turns:turn.example.org:443") == 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), -EINVAL);
+    CHECK(strcmp(err, "turn-urls (t): set without turn-secret-file; give both or neither") == 0);
+
+    /* A bad list changes nothing. */
+    CHECK_EQ(sig_config_set(&cfg, "turn-urls", "turn:a,turns:b?transport=udp", "flag --turn-urls",
+                            err, sizeof(err)),
+             -EINVAL);
+    CHECK(strstr(err, "flag --turn-urls: turn-urls: 'turns:b?transport=udp'") == err);
+    CHECK_EQ(cfg.turn_url_count, 2);
+    CHECK_EQ(sig_config_set(&cfg, "turn-urls", "turn:a,,turn:b", "t", err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "entry 2 is empty") != NULL);
+    CHECK_EQ(sig_config_set(&cfg, "turn-urls",
+                            "turn:1,turn:2,turn:3,turn:4,turn:5,turn:6,turn:7,"
+                            "turn:8,turn:9",
+                            "t", err, sizeof(err)),
+             -EINVAL);
+    CHECK(strstr(err, "more than 8 URIs") != NULL);
+
+    const char *open_f = file_put("turn-open.secret", "turn-secret-0123456789\n", 0644);
+    const char *short_f = file_put("turn-short.secret", "fifteen-bytes!!\n", 0600);
+    const char *space_f = file_put("turn-space.secret", "turn secret 0123456789\n", 0600);
+    const char *good_f = file_put("turn.secret", "turn-secret-0123456789\n", 0600);
+    CHECK_EQ(sig_config_set(&cfg, "turn-secret-file", open_f, "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "turn-secret-file (t): ") == err);
+    CHECK(strstr(err, "chmod 600") != NULL);
+    CHECK_EQ(sig_config_set(&cfg, "turn-secret-file", short_f, "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "the secret is 15 bytes; at least 16") != NULL);
+    CHECK_EQ(sig_config_set(&cfg, "turn-secret-file", space_f, "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "printable ASCII without spaces") != NULL);
+    CHECK(strstr(err, "0123456789") == NULL);
+    CHECK_EQ(cfg.turn_secret_len, 0);
+
+    CHECK_EQ(sig_config_set(&cfg, "turn-secret-file", good_f, "t", err, sizeof(err)), 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), 0);
+    CHECK_EQ(cfg.turn_secret_len, 22);
+    CHECK_MEM(cfg.turn_secret, "turn-secret-0123456789", 22);
+
+    CHECK_EQ(sig_config_set(&cfg, "turn-ttl", "59", "t", err, sizeof(err)), -EINVAL);
+    CHECK_EQ(sig_config_set(&cfg, "turn-ttl", "604801", "t", err, sizeof(err)), -EINVAL);
+    CHECK_EQ(sig_config_set(&cfg, "turn-ttl", "1h", "t", err, sizeof(err)), -EINVAL);
+    CHECK(strstr(err, "60..604800") != NULL);
+    CHECK_EQ(sig_config_set(&cfg, "turn-ttl", "60", "t", err, sizeof(err)), 0);
+    CHECK_EQ(cfg.turn_ttl_s, 60);
+
+    FILE *f = open_memstream(&text, &len);
+    CHECK(f);
+    sig_config_dump(&cfg, f);
+    fclose(f);
+    int rc = !strstr(text, "0123456789") &&
+                     strstr(text, "turn-urls          = turn:turn.example.org:3478?transport=udp,"
+                                  "turns:turn.example.org:443  [t]") &&
+                     strstr(text, "turn.secret, secret (set)") &&
+                     strstr(text, "turn-ttl           = 60  [t]")
+                 ? 0
+                 : -1;
+    if (rc < 0)
+        fprintf(stderr, "dump:\n%s", text);
+    free(text);
+    CHECK_EQ(rc, 0);
+
+    /* The secret file alone is refused too. */
+    CHECK_EQ(sig_config_set(&cfg, "turn-urls", "", "t", err, sizeof(err)), 0);
+    CHECK_EQ(cfg.turn_url_count, 0);
+    CHECK_EQ(sig_config_finish(&cfg, err, sizeof(err)), -EINVAL);
+    CHECK(strcmp(err, "turn-secret-file (t): set without turn-urls; give both or neither") == 0);
+    sig_config_wipe(&cfg);
+    CHECK_EQ(cfg.turn_secret_len, 0);
+    CHECK(cfg.turn_secret[0] == 0);
+    dir_done();
+    return 0;
+}
+
 static int test_usage_lists_every_key(void)
 {
     char *text = NULL;
@@ -690,6 +788,11 @@ static int test_usage_lists_every_key(void)
         "default 127.0.0.1:8443",
         "default DATA_DIR/signalling.db",
         "GPSFU_SIGNALLING_CONFIG",
+        "--turn-secret-file",
+        "--turn-urls",
+        "--turn-ttl",
+        "GPSFU_TURN_URLS",
+        "default 21600",
     };
     FILE *f = open_memstream(&text, &len);
     CHECK(f);
@@ -717,6 +820,7 @@ static const struct test_case cases[] = {
     {"tls_off", test_tls_off},
     {"web_root", test_web_root},
     {"dump_hides_secrets", test_dump_hides_secrets},
+    {"turn", test_turn},
     {"usage_lists_every_key", test_usage_lists_every_key},
 };
 

@@ -742,6 +742,148 @@ static int test_store_transaction(void)
     return 0;
 }
 
+/* 1 when the file's bytes hold needle, 0 when not, -1 when it cannot be read. */
+static int file_holds(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return -1;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    return memmem(buf, n, needle, strlen(needle)) != NULL;
+}
+
+static void inv_fill(struct store_invitation *inv, const char *id, const char *cons,
+                     const char *part, const char *channel, const char *dest, int64_t at)
+{
+    memset(inv, 0, sizeof(*inv));
+    snprintf(inv->id, sizeof(inv->id), "%s", id);
+    snprintf(inv->consultation_id, sizeof(inv->consultation_id), "%s", cons);
+    snprintf(inv->participant_id, sizeof(inv->participant_id), "%s", part);
+    snprintf(inv->role, sizeof(inv->role), "patient");
+    snprintf(inv->channel, sizeof(inv->channel), "%s", channel);
+    snprintf(inv->status, sizeof(inv->status), "queued");
+    snprintf(inv->destination, sizeof(inv->destination), "%s", dest);
+    snprintf(inv->masked, sizeof(inv->masked), "\xe2\x80\xa2\xe2\x80\xa2 %s",
+             dest + strlen(dest) - 3);
+    inv->created_at = inv->updated_at = inv->next_at = at;
+}
+
+struct inv_seen {
+    int n;
+    char ids[8][STORE_ID_MAX + 1];
+    int with_dest;
+};
+
+static int collect_inv(const struct store_invitation *inv, void *arg)
+{
+    struct inv_seen *x = arg;
+    if (x->n < 8)
+        snprintf(x->ids[x->n], sizeof(x->ids[0]), "%s", inv->id);
+    x->n++;
+    x->with_dest += inv->destination[0] != '\0';
+    return 0;
+}
+
+/* Invitations: round trip, the destination kept only while pending (cleared by the store and
+ * refused by the schema once finished), the pending list a restart resumes, the count. */
+static int test_store_invitations(void)
+{
+    struct tmpdb t;
+    struct store *s = NULL;
+    struct store_consultation c;
+    struct store_participant p;
+    struct store_invitation inv, got;
+    struct inv_seen seen;
+    int n = -1;
+    CHECK_EQ(tmpdb_make(&t), 0);
+    CHECK_EQ(store_open(&s, t.path), 0);
+    cons_fill(&c, "c1", "r1", 1000, 9000);
+    CHECK_EQ(store_consultation_create(s, &c), 0);
+    part_fill(&p, "p1", "c1", "patient", "invited", 1000);
+    CHECK_EQ(store_participant_add(s, &p), 0);
+    part_fill(&p, "p2", "c1", "guest", "invited", 1000);
+    CHECK_EQ(store_participant_add(s, &p), 0);
+
+    inv_fill(&inv, "i1", "c1", "p1", "sms", "+447700900123", 1100);
+    CHECK_EQ(store_invitation_add(s, &inv), 0);
+    CHECK_EQ(store_invitation_add(s, &inv), -EEXIST);
+    inv_fill(&inv, "i2", "c1", "p2", "email", "pat@example.org", 1200);
+    CHECK_EQ(store_invitation_add(s, &inv), 0);
+    CHECK_EQ(store_invitation_get(s, "i1", &got), 0);
+    CHECK(strcmp(got.destination, "+447700900123") == 0 && strcmp(got.status, "queued") == 0 &&
+          strcmp(got.channel, "sms") == 0 && strcmp(got.participant_id, "p1") == 0 &&
+          got.attempts == 0 && got.last_error[0] == '\0' && got.created_at == 1100);
+    CHECK(strcmp(got.masked, "\xe2\x80\xa2\xe2\x80\xa2 123") == 0);
+    CHECK_EQ(store_invitation_get(s, "nope", &got), -ENOENT);
+    CHECK_EQ(store_invitation_count(s, "c1", &n), 0);
+    CHECK_EQ(n, 2);
+
+    /* Refused: an unknown channel or status, a row added finished, an unknown participant. */
+    inv_fill(&inv, "i3", "c1", "p1", "fax", "+447700900123", 1300);
+    CHECK_EQ(store_invitation_add(s, &inv), -EINVAL);
+    inv_fill(&inv, "i3", "c1", "p1", "sms", "+447700900123", 1300);
+    snprintf(inv.status, sizeof(inv.status), "sent");
+    CHECK_EQ(store_invitation_add(s, &inv), -EINVAL);
+    inv_fill(&inv, "i3", "c1", "p9", "sms", "+447700900123", 1300);
+    CHECK_EQ(store_invitation_add(s, &inv), -ENOENT);
+
+    /* A retry keeps the destination; sent clears it, whatever the struct still holds. */
+    CHECK_EQ(store_invitation_get(s, "i1", &got), 0);
+    snprintf(got.status, sizeof(got.status), "retrying");
+    snprintf(got.last_error, sizeof(got.last_error), "http_503");
+    got.attempts = 1;
+    got.next_at = 1500;
+    CHECK_EQ(store_invitation_update(s, &got), 0);
+    CHECK_EQ(store_invitation_get(s, "i1", &got), 0);
+    CHECK(strcmp(got.destination, "+447700900123") == 0 && got.attempts == 1 &&
+          strcmp(got.last_error, "http_503") == 0 && got.next_at == 1500);
+    snprintf(got.status, sizeof(got.status), "sent");
+    got.attempts = 2;
+    CHECK_EQ(store_invitation_update(s, &got), 0);
+    CHECK_EQ(store_invitation_get(s, "i1", &got), 0);
+    CHECK(strcmp(got.status, "sent") == 0 && got.destination[0] == '\0' && got.attempts == 2);
+    CHECK(strcmp(got.masked, "\xe2\x80\xa2\xe2\x80\xa2 123") == 0);
+    /* Pending without a destination is refused, and so is an unknown id. */
+    snprintf(got.status, sizeof(got.status), "retrying");
+    got.destination[0] = '\0';
+    CHECK_EQ(store_invitation_update(s, &got), -EINVAL);
+    snprintf(got.id, sizeof(got.id), "nope");
+    snprintf(got.status, sizeof(got.status), "failed");
+    CHECK_EQ(store_invitation_update(s, &got), -ENOENT);
+
+    /* The pending list: only i2. The consultation's list: both, oldest first. */
+    memset(&seen, 0, sizeof(seen));
+    CHECK_EQ(store_invitation_list_pending(s, collect_inv, &seen), 0);
+    CHECK(seen.n == 1 && strcmp(seen.ids[0], "i2") == 0 && seen.with_dest == 1);
+    memset(&seen, 0, sizeof(seen));
+    CHECK_EQ(store_invitation_list(s, "c1", collect_inv, &seen), 0);
+    CHECK(seen.n == 2 && strcmp(seen.ids[0], "i1") == 0 && strcmp(seen.ids[1], "i2") == 0);
+    CHECK_EQ(seen.with_dest, 1);
+    CHECK_EQ(store_checkpoint(s), 0);
+    store_close(s);
+    /* Nothing of the cleared number is left in the files: secure_delete zeroed the old cell,
+     * the checkpoint emptied the log. The pending address is there, as it must be. */
+    CHECK_EQ(file_holds(t.path, "+447700900123"), 0);
+    CHECK_EQ(file_holds(t.path, "pat@example.org"), 1);
+    char wal[128];
+    snprintf(wal, sizeof(wal), "%s-wal", t.path);
+    CHECK(file_holds(wal, "+447700900123") <= 0);
+
+    /* The schema itself refuses a finished row holding a destination, and a pending one
+     * without. */
+    CHECK_EQ(raw_exec(t.path, "PRAGMA foreign_keys = ON; UPDATE invitations SET destination ="
+                              " '+447700900123' WHERE id = 'i1'"),
+             -1);
+    CHECK_EQ(raw_exec(t.path, "UPDATE invitations SET destination = NULL WHERE id = 'i2'"), -1);
+    CHECK_EQ(raw_exec(t.path, "UPDATE invitations SET status = 'lost' WHERE id = 'i2'"), -1);
+    CHECK_EQ(raw_int(t.path, "SELECT count(*) FROM invitations WHERE destination IS NULL"), 1);
+    CHECK_EQ(raw_int(t.path, "SELECT count(*) FROM invitations"), 2);
+    tmpdb_remove(&t);
+    return 0;
+}
+
 static const struct test_case cases[] = {
     {"store_fresh_open_creates_schema", test_store_fresh_open_creates_schema},
     {"store_reopen_idempotent", test_store_reopen_idempotent},
@@ -757,6 +899,7 @@ static const struct test_case cases[] = {
     {"store_injection_ids_are_text", test_store_injection_ids_are_text},
     {"store_bad_args", test_store_bad_args},
     {"store_transaction", test_store_transaction},
+    {"store_invitations", test_store_invitations},
 };
 
 TEST_MAIN(cases)

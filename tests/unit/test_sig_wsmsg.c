@@ -23,9 +23,9 @@ static int err_is_plain(const char *err)
 /* Nothing but the id may be left in a refused message. */
 static int wsmsg_is_empty(const struct wsmsg *m)
 {
-    return m->type == 0 && m->pc == 0 && !m->token && !m->sdp && m->sdp_len == 0 &&
+    return m->type == 0 && m->pc == 0 && !m->token && !m->resume && !m->sdp && m->sdp_len == 0 &&
            m->version == 0 && !m->participant && !m->audio && !m->video && !m->text &&
-           m->text_len == 0 && !m->json;
+           m->text_len == 0 && !m->json && m->level == 0 && m->loss == 0 && m->rtt == 0;
 }
 
 /* Parses len bytes of s and expects rc with want in the error; the struct is checked and freed.
@@ -108,6 +108,36 @@ static int test_wsmsg_join(void)
     REFUSED("{\"type\":\"join\",\"token\":42}", -EINVAL, "member \"token\" must be a string");
     REFUSED("{\"type\":\"join\",\"token\":null}", -EINVAL, "member \"token\" must be a string");
     REFUSED("{\"type\":\"join\"}", -EINVAL, "missing member \"token\"");
+    return 0;
+}
+
+/* join's optional resume, and restart_ice (only for the receiving connection). */
+static int test_wsmsg_resume_restart(void)
+{
+    struct wsmsg m;
+    CHECK_EQ(parse("{\"type\":\"join\",\"token\":\"t\",\"resume\":true}", &m), 0);
+    CHECK_EQ(m.type, WSMSG_JOIN);
+    CHECK(m.resume);
+    wsmsg_free(&m);
+    CHECK_EQ(parse("{\"type\":\"join\",\"token\":\"t\",\"resume\":false}", &m), 0);
+    CHECK(!m.resume);
+    wsmsg_free(&m);
+    CHECK_EQ(parse("{\"type\":\"join\",\"token\":\"t\"}", &m), 0);
+    CHECK(!m.resume);
+    wsmsg_free(&m);
+    REFUSED("{\"type\":\"join\",\"token\":\"t\",\"resume\":1}", -EINVAL,
+            "member \"resume\" must be true or false");
+    REFUSED("{\"type\":\"join\",\"resume\":true}", -EINVAL, "missing member \"token\"");
+    REFUSED("{\"type\":\"ping\",\"resume\":true}", -EINVAL,
+            "unknown member \"resume\" for type ping");
+
+    CHECK_EQ(parse("{\"type\":\"restart_ice\",\"pc\":\"recv\",\"id\":3}", &m), 0);
+    CHECK_EQ(m.type, WSMSG_RESTART_ICE);
+    CHECK_EQ(m.pc, WSMSG_PC_RECV);
+    wsmsg_free(&m);
+    REFUSED("{\"type\":\"restart_ice\",\"pc\":\"send\"}", -EINVAL,
+            "member \"pc\" must be \"recv\" in restart_ice");
+    REFUSED("{\"type\":\"restart_ice\"}", -EINVAL, "missing member \"pc\"");
     return 0;
 }
 
@@ -279,6 +309,100 @@ static int test_wsmsg_media(void)
             "member \"video\" must be true or false");
     REFUSED("{\"type\":\"media\",\"audio\":true,\"video\":null}", -EINVAL,
             "member \"video\" must be true or false");
+    return 0;
+}
+
+/* The pre-call connection test: a link token and an offer, both checked as join's and offer's. */
+static int test_wsmsg_probe(void)
+{
+    struct wsmsg m;
+    CHECK_EQ(
+        parse("{\"type\":\"probe\",\"token\":\"abc.def.ghi\",\"sdp\":\"v=0\\r\\n\",\"id\":3}", &m),
+        0);
+    CHECK_EQ(m.type, WSMSG_PROBE);
+    CHECK(strcmp(m.token, "abc.def.ghi") == 0);
+    CHECK(strcmp(m.sdp, "v=0\r\n") == 0);
+    CHECK_EQ(m.sdp_len, 5);
+    CHECK_EQ(m.pc, 0);
+    CHECK(m.has_id && m.id == 3);
+    wsmsg_free(&m);
+    REFUSED("{\"type\":\"probe\",\"sdp\":\"v=0\"}", -EINVAL,
+            "missing member \"token\" for type probe");
+    REFUSED("{\"type\":\"probe\",\"token\":\"a\"}", -EINVAL,
+            "missing member \"sdp\" for type probe");
+    REFUSED("{\"type\":\"probe\",\"token\":\"\",\"sdp\":\"v=0\"}", -EINVAL,
+            "member \"token\" must be 1..");
+    REFUSED("{\"type\":\"probe\",\"token\":\"a\",\"sdp\":\"\"}", -EINVAL,
+            "member \"sdp\" must be 1..");
+    REFUSED("{\"type\":\"probe\",\"token\":\"a\",\"sdp\":7}", -EINVAL,
+            "member \"sdp\" must be a string");
+    /* No pc: a probe has one connection of its own. */
+    REFUSED("{\"type\":\"probe\",\"token\":\"a\",\"sdp\":\"v=0\",\"pc\":\"send\"}", -EINVAL,
+            "unknown member \"pc\" for type probe");
+    return 0;
+}
+
+/* A browser's report of its own connection: a level and two numbers, each in range. */
+static int test_wsmsg_quality(void)
+{
+    struct wsmsg m;
+    CHECK_EQ(
+        parse("{\"type\":\"quality\",\"level\":\"poor\",\"loss\":10.5,\"rtt\":42,\"id\":8}", &m),
+        0);
+    CHECK_EQ(m.type, WSMSG_QUALITY);
+    CHECK_EQ(m.level, WSMSG_LEVEL_POOR);
+    CHECK(m.loss == 10.5);
+    CHECK_EQ(m.rtt, 42);
+    CHECK(m.has_id && m.id == 8);
+    wsmsg_free(&m);
+    /* Integers and reals both; rtt rounds to the nearest millisecond; the bounds are in. */
+    CHECK_EQ(parse("{\"type\":\"quality\",\"level\":\"good\",\"loss\":0,\"rtt\":12.6}", &m), 0);
+    CHECK_EQ(m.level, WSMSG_LEVEL_GOOD);
+    CHECK(m.loss == 0);
+    CHECK_EQ(m.rtt, 13);
+    wsmsg_free(&m);
+    CHECK_EQ(parse("{\"type\":\"quality\",\"level\":\"fair\",\"loss\":100,\"rtt\":60000.0}", &m),
+             0);
+    CHECK_EQ(m.level, WSMSG_LEVEL_FAIR);
+    CHECK(m.loss == 100);
+    CHECK_EQ(m.rtt, 60000);
+    wsmsg_free(&m);
+    CHECK_EQ(parse("{\"rtt\":0,\"loss\":0.01,\"level\":\"fair\",\"type\":\"quality\"}", &m), 0);
+    CHECK_EQ(m.rtt, 0);
+    wsmsg_free(&m);
+
+    REFUSED("{\"type\":\"quality\",\"level\":\"bad\",\"loss\":1,\"rtt\":1}", -EINVAL,
+            "member \"level\" must be \"good\", \"fair\" or \"poor\"");
+    REFUSED("{\"type\":\"quality\",\"level\":\"Poor\",\"loss\":1,\"rtt\":1}", -EINVAL,
+            "member \"level\"");
+    REFUSED("{\"type\":\"quality\",\"level\":3,\"loss\":1,\"rtt\":1}", -EINVAL, "member \"level\"");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":100.01,\"rtt\":1}", -EINVAL,
+            "member \"loss\" must be a number 0..100");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":-0.5,\"rtt\":1}", -EINVAL,
+            "member \"loss\" must be a number 0..100");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":\"3\",\"rtt\":1}", -EINVAL,
+            "member \"loss\" must be a number 0..100");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":null,\"rtt\":1}", -EINVAL,
+            "member \"loss\"");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":1,\"rtt\":60000.5}", -EINVAL,
+            "member \"rtt\" must be a number 0..60000");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":1,\"rtt\":-1}", -EINVAL,
+            "member \"rtt\" must be a number 0..60000");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":1,\"rtt\":true}", -EINVAL,
+            "member \"rtt\"");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":1e400,\"rtt\":1}", -EBADMSG,
+            "bad JSON");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"rtt\":1}", -EINVAL,
+            "missing member \"loss\" for type quality");
+    REFUSED("{\"type\":\"quality\",\"loss\":1,\"rtt\":1}", -EINVAL,
+            "missing member \"level\" for type quality");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":1}", -EINVAL,
+            "missing member \"rtt\" for type quality");
+    REFUSED("{\"type\":\"quality\",\"level\":\"good\",\"loss\":1,\"rtt\":1,\"jitter\":3}", -EINVAL,
+            "unknown member \"jitter\" for type quality");
+    /* Its members belong to it alone. */
+    REFUSED("{\"type\":\"ping\",\"level\":\"good\"}", -EINVAL,
+            "unknown member \"level\" for type ping");
     return 0;
 }
 
@@ -681,6 +805,8 @@ static int test_wsmsg_mutations(void)
         "{\"type\":\"media\",\"audio\":true,\"video\":false}",
         "{\"type\":\"chat\",\"text\":\"h\\u00e9llo \xe2\x82\xac\"}",
         "{\"type\":\"leave\",\"id\":4}",
+        "{\"type\":\"quality\",\"level\":\"fair\",\"loss\":2.5,\"rtt\":120}",
+        "{\"type\":\"probe\",\"token\":\"a.b.c\",\"sdp\":\"v=0\"}",
     };
     static const char alpha[] = "{}[]\":,\\ \n0123456789-+.eEtrufalsny\x80\xc3\xa9\xff";
     char buf[256];
@@ -716,7 +842,7 @@ static int test_wsmsg_mutations(void)
         char err[256];
         int rc = wsmsg_parse(buf, len, &m, err, sizeof(err));
         if (rc == 0) {
-            CHECK(m.type >= WSMSG_JOIN && m.type <= WSMSG_MUTE && m.json);
+            CHECK(m.type >= WSMSG_JOIN && m.type <= WSMSG_QUALITY && m.json);
             ok++;
         } else {
             CHECK(rc == -EBADMSG || rc == -EINVAL || rc == -ENOENT);
@@ -733,11 +859,14 @@ static int test_wsmsg_mutations(void)
 
 static const struct test_case cases[] = {
     {"wsmsg_join", test_wsmsg_join},
+    {"wsmsg_resume_restart", test_wsmsg_resume_restart},
     {"wsmsg_offer", test_wsmsg_offer},
     {"wsmsg_answer", test_wsmsg_answer},
     {"wsmsg_candidate", test_wsmsg_candidate},
     {"wsmsg_participant", test_wsmsg_participant},
     {"wsmsg_media", test_wsmsg_media},
+    {"wsmsg_probe", test_wsmsg_probe},
+    {"wsmsg_quality", test_wsmsg_quality},
     {"wsmsg_chat", test_wsmsg_chat},
     {"wsmsg_leave_ping", test_wsmsg_leave_ping},
     {"wsmsg_bad_json", test_wsmsg_bad_json},

@@ -5,7 +5,7 @@
 // connections that an init script (test-side) keeps a list of.
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,11 +130,28 @@ export function sleep(ms) {
   return new Promise((ok) => setTimeout(ok, ms));
 }
 
+// An NSS certificate database in dir trusting the CA certificate caPem (a test's private CA,
+// for servers such as TURN over TLS that the browser verifies). certutil is libnss3-tools'.
+function nssTrust(dir, caPem) {
+  execFileSync('certutil', ['-N', '-d', `sql:${dir}`, '--empty-password']);
+  execFileSync('certutil', ['-A', '-d', `sql:${dir}`, '-n', 'gpsfu-test-ca', '-t', 'C,,', '-i', caPem]);
+}
+
 // Options: netns (lib/netns.mjs): the browser runs in that namespace. playwright-core talks to
-// Chromium over a pipe, so the driver needs no network path to it.
+// Chromium over a pipe, so the driver needs no network path to it. trustCa: a CA certificate
+// (PEM path) to trust; Chromium on Linux reads user trust from $HOME/.pki/nssdb, so it runs
+// with a private HOME holding one.
 export async function launchChromium(opts = {}) {
   const executablePath = opts.netns ? opts.netns.wrapper(CHROMIUM) : CHROMIUM;
-  const browser = await chromium.launch({ executablePath, args: chromiumArgs, headless: true });
+  let home;
+  let env;
+  if (opts.trustCa) {
+    home = mkdtempSync(join(tmpdir(), 'gpsfu-home-'));
+    mkdirSync(join(home, '.pki/nssdb'), { recursive: true });
+    nssTrust(join(home, '.pki/nssdb'), opts.trustCa);
+    env = { ...process.env, HOME: home };
+  }
+  const browser = await chromium.launch({ executablePath, args: chromiumArgs, headless: true, env });
   return {
     kind: 'chromium',
     async person(name, viewport) {
@@ -143,7 +160,10 @@ export async function launchChromium(opts = {}) {
       await page.addInitScript(recorder);
       return new Person(name, page, 'chromium');
     },
-    close: () => browser.close(),
+    async close() {
+      await browser.close();
+      if (home) rmSync(home, { recursive: true, force: true });
+    },
   };
 }
 
@@ -180,9 +200,11 @@ const firefoxPrefs = {
 };
 
 // Options: netns (lib/netns.mjs): the browser runs in that namespace; its WebDriver BiDi port,
-// which puppeteer-core reaches over TCP on 127.0.0.1, is forwarded out of it.
+// which puppeteer-core reaches over TCP on 127.0.0.1, is forwarded out of it. trustCa: a CA
+// certificate (PEM path) to trust, put in the profile's own certificate database.
 export async function launchFirefox(origin, opts = {}) {
   const profile = firefoxProfile(origin);
+  if (opts.trustCa) nssTrust(profile, opts.trustCa);
   let executablePath = FIREFOX;
   let debuggingPort;
   if (opts.netns) {

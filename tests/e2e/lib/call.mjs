@@ -1,8 +1,10 @@
 // The common start of a call test: host and patient join through their links, the host
 // admits the patient, and both are seen to decode each other's video and receive audio.
-export async function hostAndPatientInCall(browser, c) {
+// patientBrowser: the patient's own browser (another kind, or in its own namespace); by default
+// the host's.
+export async function hostAndPatientInCall(browser, c, patientBrowser = browser) {
   const host = await browser.person('host');
-  const patient = await browser.person('patient');
+  const patient = await patientBrowser.person('patient');
   await host.goto(c.links.host);
   await host.click('Join consultation');
   await patient.goto(c.links.patient);

@@ -109,13 +109,22 @@ export async function makeNetns(opts = {}) {
     ns.exec('ip', ['link', 'set', inner, 'up']);
     try { ns.exec('ip', ['route', 'replace', 'default', 'via', ns.here]); } catch { /* comes back with the link */ }
   };
+  // The browser's side of the link gets a new address, as a phone moving from Wi-Fi to mobile
+  // data would: its ICE candidates and TCP connections from the old one are dead.
+  ns.renumber = () => {
+    const next = `10.${n}.0.${Number(ns.there.split('.')[3]) + 1}`;
+    ns.exec('ip', ['addr', 'del', `${ns.there}/24`, 'dev', inner]); // takes the default route
+    ns.exec('ip', ['addr', 'add', `${next}/24`, 'dev', inner]);
+    ns.exec('ip', ['route', 'replace', 'default', 'via', ns.here]);
+    ns.there = next;
+  };
   // netem on both directions of the link, e.g. ['loss', '10%'].
   ns.netem = (args) => {
-    ip('qdisc', 'replace', 'dev', outer, 'root', 'netem', ...args);
+    execFileSync('tc', ['qdisc', 'replace', 'dev', outer, 'root', 'netem', ...args]);
     ns.exec('tc', ['qdisc', 'replace', 'dev', inner, 'root', 'netem', ...args]);
   };
   ns.netemClear = () => {
-    ip('qdisc', 'del', 'dev', outer, 'root');
+    execFileSync('tc', ['qdisc', 'del', 'dev', outer, 'root']);
     ns.exec('tc', ['qdisc', 'del', 'dev', inner, 'root']);
   };
   // nftables rules in the namespace: ruleset is nft's own syntax (nft -f -).
