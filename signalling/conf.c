@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "api.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -320,6 +322,8 @@ static void resume(struct conf_conn *old, struct conf_conn *c, int64_t re)
                             "participant", old->id, "role", old->role, "consultation", cons,
                             "state", old->admitted ? "admitted" : "waiting", "message", r->message,
                             "ice_servers", conf__ice_servers(h, old->id), "resumed", 1);
+    if (msg)
+        json_object_set_new(msg, "resume_key", json_string(old->resume_key));
     if (msg && re >= 0)
         json_object_set_new(msg, "re", json_integer(re));
     conf__send(old, msg);
@@ -382,7 +386,7 @@ static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
     if (r) {
         /* The same participant in another tab or an earlier page (a reload): the newest wins. */
         struct conf_conn *old = member_find(r, pid);
-        if (old && m->resume && resumable(old)) {
+        if (old && m->resume && strcmp(m->resume, old->resume_key) == 0 && resumable(old)) {
             resume(old, c, re); /* c is freed */
             return;
         }
@@ -400,6 +404,13 @@ static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
     snprintf(c->id, sizeof(c->id), "%s", pid);
     snprintf(c->role, sizeof(c->role), "%s", part.role);
     conf__member_label(h, info.cons.id, c);
+    uint8_t key[CONF_RESUME_KEY_LEN / 2];
+    if (RAND_bytes(key, sizeof(key)) != 1) {
+        conf__send_error(c, "internal", "no random bytes", re);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(key); i++)
+        snprintf(c->resume_key + 2 * i, 3, "%02x", key[i]);
 
     /* A host is in at once; anyone else waits unless a host already admitted them (a reload or
      * a reconnect keeps the admission). Someone who left waits again. */
@@ -428,10 +439,11 @@ void conf__member_ready(struct conf_conn *c)
 {
     struct conf_room *r = c->room;
     json_t *cons = json_pack("{s:s, s:s}", "id", r->consultation_id, "kind", r->kind);
-    conf__send(c, json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:o}", "type", "joined", "participant",
-                            c->id, "role", c->role, "consultation", cons, "state",
-                            c->admitted ? "admitted" : "waiting", "message", r->message,
-                            "ice_servers", conf__ice_servers(c->hub, c->id)));
+    conf__send(c,
+               json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:s}", "type", "joined",
+                         "participant", c->id, "role", c->role, "consultation", cons, "state",
+                         c->admitted ? "admitted" : "waiting", "message", r->message, "ice_servers",
+                         conf__ice_servers(c->hub, c->id), "resume_key", c->resume_key));
     c->joined_sent = true;
     conf__roster_broadcast(r);
     if (c->admitted)

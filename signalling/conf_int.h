@@ -22,7 +22,8 @@
 #define CONF_LABEL_MAX 32
 /* How long a participant whose socket dropped is kept for their browser to resume. A phone
  * moving between networks, or signalling restarting, is back within seconds. */
-#define CONF_RESUME_MS 20000
+#define CONF_RESUME_MS      20000
+#define CONF_RESUME_KEY_LEN 32 /* hex digits: 128 random bits */
 
 enum conf_room_sfu {
     CONF_SFU_NONE,     /* no room on the SFU yet */
@@ -104,6 +105,9 @@ struct conf_conn {
      * peer connections it has. handle is NULL and closing true meanwhile. */
     bool detached;
     uint64_t detached_ms;
+    /* Sent in joined; a resume must present it, so that only the page holding the peer
+     * connections of this join can take it over (another tab or device joins afresh). */
+    char resume_key[CONF_RESUME_KEY_LEN + 1];
     /* Before joining, the connection test (conf_probe.c). */
     struct conf_probe *probe; /* borrowed (the hub's); NULL when none is running */
     unsigned probes;          /* made on this socket, for the limit */
@@ -204,6 +208,12 @@ void conf__member_ready(struct conf_conn *c);
 /* The browser resumed c on a new socket: consumes what it misses and offers its receiving
  * connection again (what was out before the drop may never have arrived). */
 void conf__media_resumed(struct conf_conn *c);
+/* Whether o takes part in media changes: joined, and with a socket or detached (a detached
+ * participant's consumers are made at once; its offer waits for the resume). */
+static inline bool conf__media_live(const struct conf_conn *o)
+{
+    return o->joined_sent && (!o->closing || o->detached);
+}
 /* The browser asks for new ICE credentials on its receiving connection. */
 void conf__on_restart_ice(struct conf_conn *c, int64_t re);
 
@@ -229,6 +239,10 @@ void conf__persist_forget(struct conf_conn *c);
  * participants as they were written, each detached until their browser resumes. Returns the
  * room, or NULL when there is nothing live to carry on (the caller closes it on the SFU). */
 struct conf_room *conf__room_restore(struct conf_hub *h, const Sfu__RoomInfo *ri);
+/* Forgets the media states of rooms this process did not take over (the SFU lost them, their
+ * consultation ended meanwhile, another build wrote them): at the first listing of the SFU's
+ * rooms, after the restores. */
+void conf__persist_prune(struct conf_hub *h);
 
 /* conf_media.c */
 void conf__room_sfu_create(struct conf_room *r);
@@ -270,6 +284,8 @@ void conf__media_event(struct conf_hub *h, const Sfu__Envelope *ev);
  * (closes sent while the link was down were lost), forgets what the SFU no longer has, and
  * makes the consumers that are missing. */
 void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri);
+/* Whether the SFU lists transport id in the room. */
+bool conf__transport_listed(const Sfu__RoomInfo *ri, uint64_t id);
 /* The joined message's ice_servers for participant id: TURN credentials made for them, or []. */
 json_t *conf__ice_servers(const struct conf_hub *h, const char *participant_id);
 

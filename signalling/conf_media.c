@@ -484,8 +484,11 @@ static void consumed(struct conf_hub *h, struct conf_op *o, int status, const Sf
         s->producer_id = 0;
         m->publish = false;
     }
-    if (c->consume_pending == 0)
+    if (c->consume_pending == 0) {
         conf__renegotiate(c);
+        if (c->detached)
+            conf__persist(c); /* not offered until the resume, but kept for a new process */
+    }
 }
 
 void conf__media_admit(struct conf_conn *c)
@@ -496,7 +499,7 @@ void conf__media_admit(struct conf_conn *c)
     list_for_each(pos, &c->room->members)
     {
         struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
-        if (o == c || !o->admitted || !o->joined_sent || o->closing)
+        if (o == c || !o->admitted || !conf__media_live(o))
             continue;
         for (size_t k = 0; k < o->n_prod; k++)
             consume(c, o, &o->prod[k]);
@@ -518,15 +521,20 @@ void conf__media_resumed(struct conf_conn *c)
     c->offered = NULL;
     c->offered_n = 0;
     if (c->admitted) {
-        /* Whoever published while this socket was away is received now. */
+        /* Whatever was missed either way while this socket was away is made now (consume
+         * skips what is already received). */
         struct list *pos;
         list_for_each(pos, &c->room->members)
         {
             struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
-            if (o == c || !o->admitted || !o->joined_sent)
+            if (o == c || !o->admitted || !conf__media_live(o))
                 continue;
             for (size_t k = 0; k < o->n_prod; k++)
                 consume(c, o, &o->prod[k]);
+            for (size_t k = 0; k < c->n_prod; k++)
+                consume(o, c, &c->prod[k]);
+            if (o->consume_pending == 0)
+                conf__renegotiate(o);
         }
     }
     if (c->consume_pending == 0)
@@ -535,7 +543,7 @@ void conf__media_resumed(struct conf_conn *c)
 
 /* --- ICE restarts ----------------------------------------------------------------------------- */
 
-static void restart_ice(struct conf_conn *c, struct conf_tinfo *t, int64_t re)
+static int restart_ice(struct conf_conn *c, struct conf_tinfo *t, int64_t re)
 {
     Sfu__Envelope env = SFU__ENVELOPE__INIT;
     Sfu__RestartIceRequest req = SFU__RESTART_ICE_REQUEST__INIT;
@@ -544,8 +552,11 @@ static void restart_ice(struct conf_conn *c, struct conf_tinfo *t, int64_t re)
     env.body_case = SFU__ENVELOPE__BODY_RESTART_ICE;
     env.restart_ice = &req;
     if (conf__call(c->hub, &env, OP_RESTART, c->uid, t == &c->recv_t, c->room->room_id,
-                   "restart ICE") < 0)
+                   "restart ICE") < 0) {
         conf__send_error(c, "unavailable", "the media server cannot be reached", re);
+        return -ENOTCONN;
+    }
+    return 0;
 }
 
 void conf__on_restart_ice(struct conf_conn *c, int64_t re)
@@ -575,6 +586,7 @@ static void ice_restarted(struct conf_hub *h, struct conf_op *o, int status,
     if (ok) {
         snprintf(t->ufrag, sizeof(t->ufrag), "%s", resp->ice_restarted->ice_ufrag);
         snprintf(t->pwd, sizeof(t->pwd), "%s", resp->ice_restarted->ice_pwd);
+        conf__persist(c); /* the old credentials are no use to a process that takes over */
     } else {
         log_warn(TAG, "restart ICE: %s", conf__sfu_error(resp));
     }
@@ -661,6 +673,7 @@ static void offer_done(struct conf_conn *c)
         free(c->offer);
         c->offer = NULL;
         c->offer_re = -1;
+        conf__persist(c);
     } else {
         offer_answer(c);
     }
@@ -669,7 +682,7 @@ static void offer_done(struct conf_conn *c)
         list_for_each(pos, &c->room->members)
         {
             struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
-            if (o == c || !o->admitted || !o->joined_sent || o->closing)
+            if (o == c || !o->admitted || !conf__media_live(o))
                 continue;
             for (size_t k = 0; k < c->n_prod; k++)
                 consume(o, c, &c->prod[k]);
@@ -769,10 +782,13 @@ void conf__on_offer(struct conf_conn *c, const char *sdp, size_t len, int64_t re
          * sent again by a browser that resumed before it had the answer. */
         c->offer = offer;
         c->offer_re = re;
-        if (strcmp(offer->ufrag, c->send_ufrag) != 0)
-            restart_ice(c, &c->send_t, re); /* answered by ice_restarted */
-        else
+        if (strcmp(offer->ufrag, c->send_ufrag) == 0) {
             offer_answer(c);
+        } else if (restart_ice(c, &c->send_t, re) < 0) { /* else answered by ice_restarted */
+            free(c->offer);
+            c->offer = NULL;
+            c->offer_re = -1;
+        }
         return;
     }
     /* A new offer replaces the tracks: their producers are made anew (the SFU closes the old

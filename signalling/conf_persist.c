@@ -19,7 +19,7 @@
 #define TAG "conf"
 
 #define SNAP_MAGIC   0x4d535047u /* "GPSM" */
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 
 struct snap_header {
     uint32_t magic, version;
@@ -28,6 +28,7 @@ struct snap_header {
     uint32_t recv_version;
     uint8_t audio, video, pad[2];
     char send_ufrag[SDP_UFRAG_LEN];
+    char resume_key[CONF_RESUME_KEY_LEN + 1];
 };
 
 /* Records follow in this order: send_t, recv_t, prod[n_prod], recv_media[n_slots],
@@ -58,6 +59,7 @@ int conf__snapshot_write(const struct conf_conn *c, uint8_t **out, size_t *out_l
     hd->audio = c->audio;
     hd->video = c->video;
     memcpy(hd->send_ufrag, c->send_ufrag, sizeof(hd->send_ufrag));
+    memcpy(hd->resume_key, c->resume_key, sizeof(hd->resume_key));
     uint8_t *p = buf + sizeof(*hd);
     memcpy(p, &c->send_t, sizeof(c->send_t));
     p += sizeof(c->send_t);
@@ -175,6 +177,8 @@ int conf__snapshot_read(struct conf_conn *c, const void *state, size_t len)
     c->video = hd.video != 0;
     memcpy(c->send_ufrag, hd.send_ufrag, sizeof(c->send_ufrag));
     TERMINATE(c->send_ufrag);
+    memcpy(c->resume_key, hd.resume_key, sizeof(c->resume_key));
+    TERMINATE(c->resume_key);
     tinfo_terminate(&c->send_t);
     tinfo_terminate(&c->recv_t);
     for (size_t i = 0; i < c->n_prod; i++)
@@ -187,6 +191,16 @@ int conf__snapshot_read(struct conf_conn *c, const void *state, size_t len)
         c->slots[i].pending = false;
     }
     return 0;
+}
+
+static bool transport_is(const Sfu__RoomInfo *ri, const struct conf_tinfo *t)
+{
+    for (size_t j = 0; j < ri->n_transports; j++) {
+        const Sfu__TransportInfo *ti = ri->transports[j];
+        if (ti->id == t->id && ti->ice_ufrag && strcmp(ti->ice_ufrag, t->ufrag) == 0)
+            return true;
+    }
+    return false;
 }
 
 struct restore {
@@ -230,6 +244,13 @@ static int restore_member(const char *pid, const char *cid, const void *state, s
         conf_conn_closed(c);
         return 0;
     }
+    /* Its transports must be the SFU's, with the ICE credentials written: a room made again
+     * under the same id (the SFU restarted while signalling was down) reuses transport ids. */
+    if (!transport_is(x->ri, &c->send_t) || !transport_is(x->ri, &c->recv_t)) {
+        store_media_delete(h->p.store, pid);
+        conf_conn_closed(c);
+        return 0;
+    }
     snprintf(c->id, sizeof(c->id), "%s", pid);
     snprintf(c->role, sizeof(c->role), "%s", part.role);
     conf__member_label(h, cid, c);
@@ -260,4 +281,22 @@ struct conf_room *conf__room_restore(struct conf_hub *h, const Sfu__RoomInfo *ri
         log_info(TAG, "a room the SFU kept was taken over with %zu participant(s) to resume",
                  x.members);
     return x.r;
+}
+
+static bool room_kept(const char *room_id, void *arg)
+{
+    struct conf_hub *h = arg;
+    struct list *pos;
+    list_for_each(pos, &h->rooms)
+    {
+        if (strcmp(list_entry(pos, struct conf_room, node)->room_id, room_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+void conf__persist_prune(struct conf_hub *h)
+{
+    if (store_media_prune(h->p.store, room_kept, h) < 0)
+        log_error(TAG, "old media states not forgotten: %s", store_errmsg(h->p.store));
 }

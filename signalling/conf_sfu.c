@@ -53,6 +53,14 @@ static bool id_in(uint64_t id, const uint64_t *ids, size_t n)
     return false;
 }
 
+bool conf__transport_listed(const Sfu__RoomInfo *ri, uint64_t id)
+{
+    for (size_t j = 0; j < ri->n_transports; j++)
+        if (ri->transports[j]->id == id)
+            return true;
+    return false;
+}
+
 void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
 {
     struct conf_hub *h = r->hub;
@@ -73,6 +81,11 @@ void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
     list_for_each(pos, &r->members)
     {
         struct conf_conn *c = list_entry(pos, struct conf_conn, member_node);
+        /* A transport the SFU lost cannot be resumed: its browser joins afresh (resumable). */
+        if (c->send_t.id && !conf__transport_listed(ri, c->send_t.id))
+            c->send_t.id = 0;
+        if (c->recv_t.id && !conf__transport_listed(ri, c->recv_t.id))
+            c->recv_t.id = 0;
         tids[nt++] = c->send_t.id;
         tids[nt++] = c->recv_t.id;
         size_t kept = 0;
@@ -136,7 +149,7 @@ void conf__room_reconcile(struct conf_room *r, const Sfu__RoomInfo *ri)
     list_for_each(pos, &r->members)
     {
         struct conf_conn *c = list_entry(pos, struct conf_conn, member_node);
-        if (c->admitted && c->joined_sent && !c->closing)
+        if (c->admitted && conf__media_live(c))
             conf__media_admit(c);
     }
 }
@@ -432,10 +445,14 @@ void conf_hub_sfu_up(void *arg, const Sfu__ListRoomsResponse *rooms)
             if (strcmp(list_entry(pos, struct conf_room, node)->room_id, ri->room_id) == 0)
                 known = true;
         }
-        if (!known && !ri->claimed) {
+        /* A connection test's room (conf_probe.c) is its own: it ends within seconds, and an
+         * orphan one is closed by the SFU when its grace ends. */
+        if (!known && !ri->claimed && strncmp(ri->room_id, "probe-", 6) != 0) {
             conf__close_room(h, ri->room_id);
         }
     }
+    if (!h->synced)
+        conf__persist_prune(h);
     h->synced = true;
 }
 

@@ -146,6 +146,8 @@ enum store_stmt {
     ST_MEDIA_PUT,
     ST_MEDIA_LIST,
     ST_MEDIA_DELETE,
+    ST_MEDIA_ROOMS,
+    ST_MEDIA_DELETE_ROOM,
     ST_COUNT
 };
 
@@ -208,6 +210,8 @@ static const char *const store_sql[ST_COUNT] = {
     [ST_MEDIA_LIST] = "SELECT participant_id, consultation_id, state FROM media_state"
                       " WHERE room_id = ? ORDER BY rowid",
     [ST_MEDIA_DELETE] = "DELETE FROM media_state WHERE participant_id = ?",
+    [ST_MEDIA_ROOMS] = "SELECT DISTINCT room_id FROM media_state",
+    [ST_MEDIA_DELETE_ROOM] = "DELETE FROM media_state WHERE room_id = ?",
 };
 
 struct store {
@@ -811,6 +815,43 @@ int store_media_delete(struct store *s, const char *participant_id)
     sqlite3_stmt *st = store_stmt(s, ST_MEDIA_DELETE);
     bind_text(st, 1, participant_id, 0);
     return store_step_done(s, st);
+}
+
+int store_media_prune(struct store *s, bool (*keep)(const char *room_id, void *arg), void *arg)
+{
+    if (s == NULL || keep == NULL)
+        return -EINVAL;
+    /* The rooms to forget are collected first: a table is not changed under its own SELECT. */
+    char(*gone)[STORE_ID_MAX + 1] = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *st = store_stmt(s, ST_MEDIA_ROOMS);
+    int rc, err = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char room[STORE_ID_MAX + 1];
+        if (col_text(st, 0, room, sizeof(room)) < 0 || keep(room, arg))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            void *g = realloc(gone, ncap * sizeof(*gone));
+            if (!g) {
+                err = -ENOMEM;
+                break;
+            }
+            gone = g;
+            cap = ncap;
+        }
+        memcpy(gone[n++], room, sizeof(room));
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = store_fail(s, sqlite3_extended_errcode(s->db));
+    store_done(st);
+    for (size_t i = 0; !err && i < n; i++) {
+        st = store_stmt(s, ST_MEDIA_DELETE_ROOM);
+        bind_text(st, 1, gone[i], 0);
+        err = store_step_done(s, st);
+    }
+    free(gone);
+    return err;
 }
 
 /* ---- tokens ---- */

@@ -6,6 +6,7 @@
 #define SIG_STORE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Longest id (consultation, room, participant, token jti, browser session), in bytes. */
@@ -231,6 +232,8 @@ int store_media_put(struct store *s, const char *participant_id, const char *con
 typedef int (*store_media_cb)(const char *participant_id, const char *consultation_id,
                               const void *state, size_t len, void *arg);
 int store_media_list(struct store *s, const char *room_id, store_media_cb cb, void *arg);
+/* Forgets the media states of every room for which keep returns false. */
+int store_media_prune(struct store *s, bool (*keep)(const char *room_id, void *arg), void *arg);
 /* Forgets a participant's media state (they left; nothing to resume). 0 also when none. */
 int store_media_delete(struct store *s, const char *participant_id);
 

@@ -277,12 +277,24 @@ static int read_member(enum wsmsg_type type, enum member m, json_t *v, struct ws
         out->participant = s;
         return 0;
     }
+    case M_RESUME: {
+        const char *k = json_string_value(v);
+        size_t n = json_string_length(v);
+        bool ok = k && n >= 1 && n <= WSMSG_ID_MAX;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = id_char((unsigned char)k[i]);
+        if (!ok)
+            return fail(-EINVAL, err, err_len,
+                        "member \"resume\" must be 1..%d characters of A-Z a-z 0-9 _ -",
+                        WSMSG_ID_MAX);
+        out->resume = k;
+        return 0;
+    }
     case M_AUDIO:
     case M_VIDEO:
-    case M_RESUME:
         if (!json_is_boolean(v))
             return fail(-EINVAL, err, err_len, "member \"%s\" must be true or false", name);
-        *(m == M_AUDIO ? &out->audio : m == M_VIDEO ? &out->video : &out->resume) = json_is_true(v);
+        *(m == M_AUDIO ? &out->audio : &out->video) = json_is_true(v);
         return 0;
     case M_TEXT: {
         if (!json_is_string(v))

@@ -42,9 +42,10 @@ struct wsmsg {
     bool has_id;
     int64_t id; /* the client's "id", echoed as "re" */
     enum wsmsg_pc pc;
-    const char *token; /* join, probe */
-    bool resume;       /* join: keep the peer connections this browser already has */
-    const char *sdp;   /* offer, answer, probe */
+    const char *token;  /* join, probe */
+    const char *resume; /* join: the resume key of the joined this page had (1..WSMSG_ID_MAX
+                         * bytes of [A-Za-z0-9_-]), to keep its peer connections; NULL: none */
+    const char *sdp;    /* offer, answer, probe */
     size_t sdp_len;
     uint32_t version;        /* answer */
     const char *participant; /* admit, deny, remove */

@@ -40,6 +40,9 @@ const app = {
   troubleSince: { send: 0, recv: 0 }, // when each connection last stopped being connected
   rejoinTimer: 0,
   fresh: false, // the next join makes new connections (no resume)
+  resumeKey: '', // from `joined`: proves to the server that this page holds the connections
+  retryTimer: 0, // a join that failed is tried again
+  iceRestartId: 0, // the latest restart_ice message
   joinFailures: 0, // joins refused in a row (the service starting or unavailable)
   waitingCount: 0,
   mediaMsgId: 0,
@@ -65,8 +68,8 @@ const sig = new Signalling(socketUrl(), {
   open: () => {
     // Back on a new socket with connections that still work: resume them, so the media that
     // never stopped flowing goes on (a network change, a signalling restart).
-    const resume = Boolean(app.session && app.session.usable && !app.fresh);
-    app.joinId = sig.send(resume ? { type: 'join', token, resume: true } : { type: 'join', token });
+    const resume = app.session && app.session.usable && !app.fresh && app.resumeKey;
+    app.joinId = sig.send(resume ? { type: 'join', token, resume: app.resumeKey } : { type: 'join', token });
   },
   message: onMessage,
   down: onSocketDown,
@@ -167,6 +170,8 @@ function onJoined(msg) {
   app.reconnecting = false;
   app.fresh = false;
   app.joinFailures = 0;
+  clearTimeout(app.retryTimer);
+  if (typeof msg.resume_key === 'string') app.resumeKey = msg.resume_key;
   setConnectionStatus('');
   clearNotice(); // whatever went wrong before this join is over
 
@@ -282,12 +287,15 @@ function onError(msg) {
     const resuming = Boolean(app.session);
     app.joinFailures++;
     if (!resuming || app.joinFailures > 1) showNotice(errorText(msg.code), { code: msg.code });
-    setTimeout(() => {
+    clearTimeout(app.retryTimer);
+    app.retryTimer = setTimeout(() => {
       if (!app.ended) sig.restart();
     }, resuming ? 1000 : 3000);
     return;
   }
   if (app.session && app.session.handleError(msg)) return;
+  // An ICE restart the server could not make now is tried again by the restart timer.
+  if (msg.re !== undefined && msg.re === app.iceRestartId) return;
   // The automatic media-state message is a courtesy; its refusal is nothing the person can fix.
   if (msg.re !== undefined && msg.re === app.mediaMsgId) return;
   if (msg.code === 'busy' || msg.code === 'already_joined') return;
@@ -362,7 +370,8 @@ function onLocalConnection(pc, state) {
 function restartIce(pc) {
   if (app.ended || !app.session || !app.troubleSince[pc]) return;
   console.info(`ICE restart of the ${pc} connection`);
-  app.session.restartIce(pc);
+  const id = app.session.restartIce(pc);
+  if (pc === 'recv' && id) app.iceRestartId = id;
   // ICE restarts take a few seconds on a bad network: try again while it stays down.
   app.iceTimer[pc] = setTimeout(() => restartIce(pc), 5000);
 }

@@ -111,11 +111,12 @@ export class Session {
 
   // The path of one connection is gone (a network change, an outage): new ICE credentials,
   // keeping DTLS and the media as they are. The sending connection is ours to offer; the
-  // receiving one is offered by the server, which we ask to. Returns false when it cannot be
-  // tried now (a negotiation is under way, or the socket is down: a resume will retry).
+  // receiving one is offered by the server, which we ask to. Returns the restart_ice message's
+  // id for the receiving one; false or 0 when it cannot be tried now (a negotiation is under
+  // way, or the socket is down: a resume will retry).
   restartIce(pc) {
     if (this.#closed) return false;
-    if (pc === 'recv') return this.#send({ type: 'restart_ice', pc: 'recv' }) !== 0;
+    if (pc === 'recv') return this.#send({ type: 'restart_ice', pc: 'recv' });
     if (this.sendPc.signalingState !== 'stable' || !this.sendPc.localDescription) return false;
     this.#sendChain = this.#sendChain
       .then(async () => {
@@ -162,6 +163,18 @@ export class Session {
       // "A negotiation is in progress; retry after the answer": the same offer, a moment later.
       this.#offerRetries++;
       setTimeout(() => this.#sendOffer(), 500 * this.#offerRetries);
+      return true;
+    }
+    if (msg.code === 'unavailable' && this.sendPc.remoteDescription) {
+      // An ICE restart the server could not make now: back to the description in force, so
+      // that the next restart can offer again.
+      this.#sendChain = this.#sendChain
+        .then(async () => {
+          if (!this.#closed && this.sendPc.signalingState === 'have-local-offer') {
+            await this.sendPc.setLocalDescription({ type: 'rollback' });
+          }
+        })
+        .catch((err) => console.error('rollback failed:', err));
       return true;
     }
     return false;

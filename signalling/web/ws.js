@@ -123,10 +123,12 @@ export class Signalling {
   probe(ms = 2000) {
     if (!this.isOpen || this.#probeTimer) return;
     const asked = Date.now();
+    const ws = this.#ws;
     this.send({ type: 'ping' });
     this.#probeTimer = setTimeout(() => {
       this.#probeTimer = 0;
-      if (this.#lastHeard < asked && this.#ws) {
+      // Only about the socket it pinged: a newer one is still connecting, not silent.
+      if (this.#lastHeard < asked && this.#ws === ws) {
         console.warn('signalling: no answer to a ping, reconnecting');
         this.#dropped();
       }

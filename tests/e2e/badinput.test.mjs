@@ -395,3 +395,62 @@ test('bad WebSocket input gets errors and the call goes on undisturbed', { timeo
     assert.deepEqual(codes, { signalling: 0, sfu: 0 }, 'both servers stop cleanly');
   }
 });
+
+// A resume takes over a participant with the peer connections they already have, so it must
+// come from the page that holds them: it presents the key of that page's `joined`. A wrong or
+// old key is a fresh join ("newest wins"), never a takeover.
+test('a resume needs the key its own joined gave: another socket with the same link joins afresh', { timeout: 180000 }, async () => {
+  const s = await startServers();
+  const chromium = await launchChromium();
+  try {
+    const c = await createConsultation(s, { kind: 'consultation' });
+    const host = await chromium.person('host');
+    await host.goto(c.links.host);
+    await host.click('Join consultation');
+    await host.waitForText('Your video consultation');
+    // Sockets of one browser context (one session cookie), as tabs of one phone would be.
+    const page = await chromium.person('patient');
+    await page.goto(c.links.patient);
+    const token = tokenOf(c.links.patient);
+    const joinWith = async (label, resume) => {
+      const w = new PageSocket(page.page, label);
+      await w.open();
+      await w.send(resume ? { type: 'join', token, resume, id: 1 } : { type: 'join', token, id: 1 });
+      const j = await w.nextOf(['joined', 'error']);
+      assert.equal(j.msg && j.msg.type, 'joined', `${label}: ${JSON.stringify(j)}`);
+      return { w, joined: j.msg };
+    };
+
+    const a = await joinWith('first', null);
+    assert.match(a.joined.resume_key, /^[0-9a-f]{32}$/);
+    assert.equal(a.joined.resumed, undefined);
+
+    // A made-up key: a fresh join; the first socket is told it was replaced.
+    const b = await joinWith('wrong key', 'f'.repeat(32));
+    assert.equal(b.joined.resumed, undefined, 'a wrong key is not a resume');
+    assert.notEqual(b.joined.resume_key, a.joined.resume_key, 'a fresh join has a fresh key');
+    const ended = await a.w.nextOf(['ended']);
+    assert.equal(ended.msg && ended.msg.reason, 'replaced');
+
+    // The first socket's key is no use now either: it belonged to a join that was replaced.
+    const c2 = await joinWith('old key', a.joined.resume_key);
+    assert.equal(c2.joined.resumed, undefined, 'an old key is not a resume');
+    assert.equal((await b.w.nextOf(['ended'])).msg.reason, 'replaced');
+
+    // The right key takes the participant over: resumed, the same key, and the socket it came
+    // from closed without `ended` (its page is the one resuming).
+    const d = await joinWith('right key', c2.joined.resume_key);
+    assert.equal(d.joined.resumed, true, 'the key of the join in force resumes it');
+    assert.equal(d.joined.resume_key, c2.joined.resume_key);
+    const last = await c2.w.nextOf(['ended'], 5000);
+    assert.ok(last.closed && !last.msg, `the resumed socket is closed without ended: ${JSON.stringify(last)}`);
+    assert.match(s.logs.join(''), /resumed on a new socket/);
+  } catch (e) {
+    s.dumpLogs();
+    throw e;
+  } finally {
+    await chromium.close();
+    const codes = await s.stop();
+    assert.deepEqual(codes, { signalling: 0, sfu: 0 }, 'both servers stop cleanly');
+  }
+});

@@ -1,20 +1,25 @@
-// When the media server or the link to it fails mid-call. The SFU dies and comes back:
-// signalling re-creates the room when it reconnects, and the browsers rejoin by themselves (no
-// click on either side). Only the control connection drops: the media goes on untouched and
-// signalling re-claims the room.
+// When a server or the link between them fails mid-call (the patient's browser across a veth
+// link in a namespace of its own). (e) The SFU dies and comes back: signalling re-creates the
+// room when it reconnects, and the browsers rejoin by themselves (no click on either side).
+// (d) Signalling dies and a new one starts: media never stops and the browsers resume. Only the
+// control connection drops: the media goes on untouched and signalling re-claims the room.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startServers, createConsultation, api } from './lib/servers.mjs';
 import { launchChromium, sleep } from './lib/browsers.mjs';
 import { hostAndPatientInCall } from './lib/call.mjs';
+import { makeNetns } from './lib/netns.mjs';
 
-test('SFU killed and restarted mid-call: both sides decode again without anyone acting', { timeout: 180000 }, async () => {
-  const s = await startServers();
+test('(e) SFU killed and restarted mid-call: both sides decode again within 5 s without anyone acting', { timeout: 180000 }, async () => {
+  // The patient's browser in a namespace of its own, across a veth link from the servers.
+  const ns = await makeNetns({ ports: [8480] });
+  const s = await startServers({ sfuArgs: ['--listen-ip', ns.here] });
   const chromium = await launchChromium();
+  const patientBrowser = await launchChromium({ netns: ns });
   try {
     const c = await createConsultation(s, { kind: 'consultation' });
-    const { host, patient } = await hostAndPatientInCall(chromium, c);
+    const { host, patient } = await hostAndPatientInCall(chromium, c, patientBrowser);
 
     // The browsers drop their dead connections and make new ones when they rejoin.
     const pcs = (p) => p.evaluate(() => window.__e2ePcs.length);
@@ -42,7 +47,9 @@ test('SFU killed and restarted mid-call: both sides decode again without anyone 
     throw e;
   } finally {
     await chromium.close();
+    await patientBrowser.close();
     const codes = await s.stop();
+    ns.close();
     assert.deepEqual(codes, { signalling: 0, sfu: 0 });
   }
 });
@@ -52,11 +59,13 @@ test('SFU killed and restarted mid-call: both sides decode again without anyone 
 // resume on new sockets with the peer connections they have: no new admission, no new
 // negotiation from scratch, and the frames decoded never stop rising.
 test('(d) signalling killed and restarted mid-call: video keeps being decoded through it, the call resumes', { timeout: 180000 }, async () => {
-  const s = await startServers();
+  const ns = await makeNetns({ ports: [8480] });
+  const s = await startServers({ sfuArgs: ['--listen-ip', ns.here] });
   const chromium = await launchChromium();
+  const patientBrowser = await launchChromium({ netns: ns });
   try {
     const c = await createConsultation(s, { kind: 'consultation', guests: 1 });
-    const { host, patient } = await hostAndPatientInCall(chromium, c);
+    const { host, patient } = await hostAndPatientInCall(chromium, c, patientBrowser);
     const pcs = (p) => p.evaluate(() => window.__e2ePcs.length);
     const made = { host: await pcs(host), patient: await pcs(patient) };
 
@@ -110,7 +119,9 @@ test('(d) signalling killed and restarted mid-call: video keeps being decoded th
     throw e;
   } finally {
     await chromium.close();
+    await patientBrowser.close();
     const codes = await s.stop();
+    ns.close();
     assert.deepEqual(codes, { signalling: 0, sfu: 0 });
   }
 });

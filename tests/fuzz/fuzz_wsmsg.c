@@ -93,6 +93,12 @@ static void check_accepted(const struct wsmsg *m, size_t size)
     check(!m->token == (m->type != WSMSG_JOIN && m->type != WSMSG_PROBE));
     check(!m->sdp == (m->type != WSMSG_OFFER && m->type != WSMSG_ANSWER && m->type != WSMSG_PROBE));
     check(m->type == WSMSG_JOIN || !m->resume);
+    if (m->resume) {
+        size_t n = strlen(m->resume);
+        check(n >= 1 && n <= 64);
+        for (size_t i = 0; i < n; i++)
+            check(plain_name_char(m->resume[i]) && m->resume[i] != '.');
+    }
     check((m->level != 0) == (m->type == WSMSG_QUALITY));
     if (m->type == WSMSG_QUALITY)
         check(m->level >= WSMSG_LEVEL_GOOD && m->level <= WSMSG_LEVEL_POOR && m->loss >= 0 &&
@@ -151,7 +157,8 @@ static void check_same(const struct wsmsg *a, const struct wsmsg *b)
     check(a->version == b->version && same_str(a->participant, b->participant));
     check(a->audio == b->audio && a->video == b->video);
     check(same_str(a->text, b->text) && a->text_len == b->text_len);
-    check(a->resume == b->resume && a->level == b->level && a->loss == b->loss && a->rtt == b->rtt);
+    check(same_str(a->resume, b->resume) && a->level == b->level && a->loss == b->loss &&
+          a->rtt == b->rtt);
 }
 
 static void check_refused(int rc, const struct wsmsg *m, const char *err, size_t size)

@@ -111,24 +111,25 @@ static int test_wsmsg_join(void)
     return 0;
 }
 
-/* join's optional resume, and restart_ice (only for the receiving connection). */
+/* join's optional resume key, and restart_ice (only for the receiving connection). */
 static int test_wsmsg_resume_restart(void)
 {
     struct wsmsg m;
-    CHECK_EQ(parse("{\"type\":\"join\",\"token\":\"t\",\"resume\":true}", &m), 0);
+    CHECK_EQ(parse("{\"type\":\"join\",\"token\":\"t\",\"resume\":\"k3y_-Z9\"}", &m), 0);
     CHECK_EQ(m.type, WSMSG_JOIN);
-    CHECK(m.resume);
-    wsmsg_free(&m);
-    CHECK_EQ(parse("{\"type\":\"join\",\"token\":\"t\",\"resume\":false}", &m), 0);
-    CHECK(!m.resume);
+    CHECK(m.resume && strcmp(m.resume, "k3y_-Z9") == 0);
     wsmsg_free(&m);
     CHECK_EQ(parse("{\"type\":\"join\",\"token\":\"t\"}", &m), 0);
-    CHECK(!m.resume);
+    CHECK(m.resume == NULL);
     wsmsg_free(&m);
-    REFUSED("{\"type\":\"join\",\"token\":\"t\",\"resume\":1}", -EINVAL,
-            "member \"resume\" must be true or false");
-    REFUSED("{\"type\":\"join\",\"resume\":true}", -EINVAL, "missing member \"token\"");
-    REFUSED("{\"type\":\"ping\",\"resume\":true}", -EINVAL,
+    REFUSED("{\"type\":\"join\",\"token\":\"t\",\"resume\":true}", -EINVAL,
+            "member \"resume\" must be 1..64 characters");
+    REFUSED("{\"type\":\"join\",\"token\":\"t\",\"resume\":\"\"}", -EINVAL,
+            "member \"resume\" must be 1..64 characters");
+    REFUSED("{\"type\":\"join\",\"token\":\"t\",\"resume\":\"a b\"}", -EINVAL,
+            "member \"resume\" must be 1..64 characters");
+    REFUSED("{\"type\":\"join\",\"resume\":\"k\"}", -EINVAL, "missing member \"token\"");
+    REFUSED("{\"type\":\"ping\",\"resume\":\"k\"}", -EINVAL,
             "unknown member \"resume\" for type ping");
 
     CHECK_EQ(parse("{\"type\":\"restart_ice\",\"pc\":\"recv\",\"id\":3}", &m), 0);
