@@ -9,6 +9,8 @@ export async function hostAndPatientInCall(browser, c, patientBrowser = browser)
   await host.click('Join consultation');
   await patient.goto(c.links.patient);
   await patient.click('Join consultation');
+  // In the waiting room first (and the page says what it shows instead if not).
+  await patient.waitForText('Please wait, the clinician will let you in soon', 30000);
   await host.click('Admit Patient');
   await host.expectMedia();
   await patient.expectMedia();

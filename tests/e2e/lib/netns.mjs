@@ -74,6 +74,14 @@ export async function makeNetns(opts = {}) {
   ns.exec('ip', ['addr', 'add', `${ns.there}/24`, 'dev', inner]);
   ns.exec('ip', ['link', 'set', inner, 'up']);
   ns.exec('ip', ['route', 'add', 'default', 'via', ns.here]);
+  // A new veth pair has no carrier for a moment; what is sent meanwhile is lost (TCP then waits
+  // a second or more to send again), so the link is used only once both ends are up.
+  for (let i = 0; ; i++) {
+    const up = / UP /.test(ip('-br', 'link', 'show', outer)) && / UP /.test(ns.exec('ip', ['-br', 'link', 'show', inner]));
+    if (up) break;
+    if (i > 100) throw new Error(`the veth link of ${name} did not come up`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
 
   // Spawns a long-running process inside; it is killed by close().
   ns.spawn = (cmd, args, o = {}) => {
