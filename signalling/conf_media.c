@@ -520,24 +520,11 @@ void conf__media_resumed(struct conf_conn *c)
     free(c->offered);
     c->offered = NULL;
     c->offered_n = 0;
-    if (c->admitted) {
-        /* Whatever was missed either way while this socket was away is made now (consume
-         * skips what is already received). */
-        struct list *pos;
-        list_for_each(pos, &c->room->members)
-        {
-            struct conf_conn *o = list_entry(pos, struct conf_conn, member_node);
-            if (o == c || !o->admitted || !conf__media_live(o))
-                continue;
-            for (size_t k = 0; k < o->n_prod; k++)
-                consume(c, o, &o->prod[k]);
-            for (size_t k = 0; k < c->n_prod; k++)
-                consume(o, c, &c->prod[k]);
-            if (o->consume_pending == 0)
-                conf__renegotiate(o);
-        }
-    }
-    if (c->consume_pending == 0)
+    /* Whatever was missed either way while this socket was away is made now (consume skips
+     * what is already received); admission offers again in any case. */
+    if (c->admitted)
+        conf__media_admit(c);
+    else if (c->consume_pending == 0)
         conf__renegotiate(c);
 }
 
