@@ -228,6 +228,7 @@ static json_t *roster_entry(const struct conf_conn *m, const struct conf_conn *t
 static void roster_send(struct conf_conn *to)
 {
     json_t *list = json_array();
+    int waiting = 0;
     struct list *pos;
     list_for_each(pos, &to->room->members)
     {
@@ -235,9 +236,13 @@ static void roster_send(struct conf_conn *to)
         if (!m->joined_sent)
             continue;
         bool visible = m == to || (m->admitted && to->admitted) || (is_host(to) && !m->admitted);
-        if (visible)
+        if (visible) {
             json_array_append_new(list, roster_entry(m, to));
+            waiting += !m->admitted;
+        }
     }
+    log_debug(TAG, "roster to %s (%s%s): %zu shown, %d waiting", to->id, to->role,
+              to->handle ? "" : ", no socket", json_array_size(list), waiting);
     conf__send(to, json_pack("{s:s, s:o}", "type", "roster", "participants", list));
 }
 
@@ -428,6 +433,11 @@ static void on_join(struct conf_conn *c, const struct wsmsg *m, int64_t re)
     c->room = r;
     list_insert_tail(&r->members, &c->member_node);
     audit(c, "join", NULL, c->admitted ? "state=admitted" : "state=waiting");
+    log_info(TAG, "%s (%s) joins, %s; the room's media %s", c->id, c->role,
+             c->admitted ? "admitted" : "waiting",
+             r->sfu == CONF_SFU_READY      ? "is ready"
+             : r->sfu == CONF_SFU_CREATING ? "is being made"
+                                           : "is to be made");
 
     if (r->sfu == CONF_SFU_READY)
         conf__member_setup(c);
@@ -445,6 +455,7 @@ void conf__member_ready(struct conf_conn *c)
                          c->admitted ? "admitted" : "waiting", "message", r->message, "ice_servers",
                          conf__ice_servers(c->hub, c->id), "resume_key", c->resume_key));
     c->joined_sent = true;
+    log_info(TAG, "%s (%s) is set up and told it joined", c->id, c->role);
     conf__roster_broadcast(r);
     if (c->admitted)
         conf__media_admit(c);

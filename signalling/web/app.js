@@ -20,6 +20,10 @@ const TRANSPORT_GRACE_MS = 4000; // "disconnected" often recovers by itself with
 // browser joins afresh with new connections.
 const ICE_RESTART_MS = 1500;
 const REJOIN_AFTER_MS = 20000;
+// A join the server has not answered (`joined` or an error) this long after it was sent is
+// given up and sent again on a new socket: whatever held it (a lost message, a stuck
+// connection), waiting longer would leave the person on "Joining..." for good.
+const JOIN_ANSWER_MS = 10000;
 
 // The token is the last path segment of /join/TOKEN.
 const token = decodeURIComponentSafe(location.pathname.split('/').filter(Boolean).pop() || '');
@@ -47,6 +51,7 @@ const app = {
   waitingCount: 0,
   mediaMsgId: 0,
   joinId: 0,
+  joinTimer: 0, // the join sent is not answered in time: JOIN_ANSWER_MS
 };
 
 const precall = new PreCall();
@@ -70,6 +75,11 @@ const sig = new Signalling(socketUrl(), {
     // never stopped flowing goes on (a network change, a signalling restart).
     const resume = app.session && app.session.usable && !app.fresh && app.resumeKey;
     app.joinId = sig.send(resume ? { type: 'join', token, resume: app.resumeKey } : { type: 'join', token });
+    clearTimeout(app.joinTimer);
+    app.joinTimer = setTimeout(() => {
+      console.warn('signalling: no answer to join, trying again on a new socket');
+      if (!app.ended) sig.restart();
+    }, JOIN_ANSWER_MS);
   },
   message: onMessage,
   down: onSocketDown,
@@ -107,7 +117,9 @@ async function join() {
   conncheck.stop();
   button.textContent = 'Joining...';
   // Pressed during the browser's permission prompt: join with whatever the answer gives.
+  const slow = setTimeout(() => console.info('join: waiting for the camera and microphone'), 3000);
   await precall.ready.catch(() => {});
+  clearTimeout(slow);
   precall.stopMeter();
   const audio = precall.audioTrack;
   const video = precall.videoTrack;
@@ -160,6 +172,7 @@ function onMessage(msg) {
 }
 
 function onJoined(msg) {
+  clearTimeout(app.joinTimer);
   sig.joined();
   app.self = msg.participant;
   app.role = msg.role;
@@ -280,6 +293,7 @@ function onError(msg) {
     finish(msg.code);
     return;
   }
+  if (msg.re !== undefined && msg.re === app.joinId) clearTimeout(app.joinTimer);
   if (msg.re !== undefined && msg.re === app.joinId && msg.code !== 'already_joined') {
     // The join itself failed for a passing reason (the video service unavailable or just
     // starting, an internal error): try again on a fresh socket. A call in progress, whose
@@ -305,6 +319,7 @@ function onError(msg) {
 // ---- Connection state -----------------------------------------------------------------------
 
 function onSocketDown({ attempt }) {
+  clearTimeout(app.joinTimer); // that join went with its socket; the next open sends another
   if (app.ended) return;
   app.reconnecting = true;
   if (!app.joinedOnce) {
@@ -491,6 +506,7 @@ function leave() {
 function finish(reason) {
   if (app.ended) return;
   app.ended = true;
+  clearTimeout(app.joinTimer);
   sig.stop();
   quality.stop();
   conncheck.stop();

@@ -10,6 +10,10 @@ const SILENCE_MS = 2 * PING_MS + 5000;
 // Capped at 5 s: a patient back on the network should not wait long to be back in the call, and
 // an attempt every 5 s from each browser costs the service nothing.
 const BACKOFF_MS = [500, 1000, 2000, 4000, 5000];
+// A socket still connecting after this long is given up and tried again: a handshake whose
+// packets were lost (a network change, a stalled proxy) can otherwise hang for minutes, and the
+// browser lets one handshake to a server run at a time.
+const CONNECT_MS = 8000;
 
 export function socketUrl() {
   return (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws';
@@ -25,6 +29,7 @@ export class Signalling {
   #pingTimer = 0;
   #lastHeard = 0;
   #probeTimer = 0;
+  #connectTimer = 0;
   #stopped = false;
 
   // on: { open(), message(msg), down({ attempt, delay }) }
@@ -52,10 +57,19 @@ export class Signalling {
       return;
     }
     this.#ws = ws;
+    this.#connectTimer = setTimeout(() => {
+      this.#connectTimer = 0;
+      if (ws === this.#ws && ws.readyState === WebSocket.CONNECTING) {
+        console.warn('signalling: the socket did not open in time, trying again');
+        this.#dropped();
+      }
+    }, CONNECT_MS);
     // Every handler checks that its socket is still the current one: a late event from a socket
     // we gave up on must not disturb the new one.
     ws.onopen = () => {
       if (ws !== this.#ws) return;
+      clearTimeout(this.#connectTimer);
+      this.#connectTimer = 0;
       this.#lastHeard = Date.now();
       this.#startPing();
       this.#on.open();
@@ -100,6 +114,7 @@ export class Signalling {
   stop() {
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#connectTimer);
     this.#stopPing();
     const ws = this.#ws;
     this.#ws = null;
@@ -142,6 +157,8 @@ export class Signalling {
 
   #dropped() {
     this.#stopPing();
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = 0;
     const ws = this.#ws;
     this.#ws = null;
     if (ws) {

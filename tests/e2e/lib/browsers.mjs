@@ -59,6 +59,25 @@ class Person {
     this.name = name;
     this.page = page;
     this.kind = kind; // 'chromium' | 'firefox'
+    // The page's last console lines, told when a step fails (the page's own account of it).
+    this.console = [];
+    page.on('console', (m) => {
+      const type = typeof m.type === 'function' ? m.type() : m.type;
+      const text = typeof m.text === 'function' ? m.text() : m.text;
+      this.console.push(`${new Date().toISOString().slice(11, 23)} ${type}: ${text}`);
+      if (this.console.length > 50) this.console.shift();
+    });
+  }
+
+  // What the page shows and said, for an error message.
+  async account() {
+    let body = '';
+    try {
+      body = await this.page.evaluate(() => document.body.innerText);
+    } catch (e) {
+      body = `(page not readable: ${e.message})`;
+    }
+    return `${this.name}'s page says:\n${body}\n${this.name}'s console:\n${this.console.join('\n')}`;
   }
 
   async goto(url) {
@@ -66,10 +85,15 @@ class Person {
   }
 
   async click(name) {
-    if (this.kind === 'chromium') {
-      await this.page.getByRole('button', { name, exact: true }).click({ timeout: 15000 });
-    } else {
-      await this.page.locator(`::-p-aria([name="${name}"][role="button"])`).setTimeout(15000).click();
+    try {
+      if (this.kind === 'chromium') {
+        await this.page.getByRole('button', { name, exact: true }).click({ timeout: 15000 });
+      } else {
+        await this.page.locator(`::-p-aria([name="${name}"][role="button"])`).setTimeout(15000).click();
+      }
+    } catch (e) {
+      e.message += `\n${await this.account()}`;
+      throw e;
     }
   }
 
@@ -88,7 +112,7 @@ class Person {
     for (;;) {
       const body = await this.page.evaluate(() => document.body.innerText);
       if (body.includes(text)) return body;
-      if (Date.now() > deadline) throw new Error(`${this.name}: "${text}" not shown within ${ms} ms; page says:\n${body}`);
+      if (Date.now() > deadline) throw new Error(`${this.name}: "${text}" not shown within ${ms} ms; ${await this.account()}`);
       await sleep(200);
     }
   }

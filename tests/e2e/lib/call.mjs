@@ -7,6 +7,9 @@ export async function hostAndPatientInCall(browser, c, patientBrowser = browser)
   const patient = await patientBrowser.person('patient');
   await host.goto(c.links.host);
   await host.click('Join consultation');
+  // The host is in the call (their own `joined` came) before the patient arrives: a failure
+  // here names the host's step, with the host's page and console.
+  await host.waitForText('People who are waiting to join are listed under Waiting room', 30000);
   await patient.goto(c.links.patient);
   await patient.click('Join consultation');
   // In the waiting room first (and the page says what it shows instead if not).

@@ -62,9 +62,11 @@ export async function startServers(opts = {}) {
     sigControl = ['--sfu', `tcp:127.0.0.1:${opts.controlTcp}`, '--sfu-secret-file', secret];
   }
 
+  // GPSFU_E2E_LOG_LEVEL=debug: both servers say more (to chase a failure).
+  const logLevel = process.env.GPSFU_E2E_LOG_LEVEL ? ['--log-level', process.env.GPSFU_E2E_LOG_LEVEL] : [];
   s.startSfu = async () => {
     const sfu = spawn(join(buildDir, 'sfu/sfu'), ['--workers', '1', '--port-base', String(sfuPort),
-      ...sfuControl, ...(opts.sfuArgs || [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ...sfuControl, ...logLevel, ...(opts.sfuArgs || [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     logTo(sfu, 'sfu', logs);
     await waitForLine(sfu, /SFU control socket/, 'the SFU');
     s.procs.sfu = sfu;
@@ -72,7 +74,7 @@ export async function startServers(opts = {}) {
   s.startSignalling = async () => {
     const sig = spawn(join(buildDir, 'signalling/signalling'), ['--data-dir', dir, '--tls', 'off',
       '--listen', `127.0.0.1:${port}`, '--api-key-file', join(dir, 'api-key'),
-      ...sigControl, ...(opts.sigArgs || [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ...sigControl, ...logLevel, ...(opts.sigArgs || [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     logTo(sig, 'signalling', logs);
     await waitForLine(sig, /signalling: listening on/, 'signalling');
     s.procs.signalling = sig;
