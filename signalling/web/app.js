@@ -100,6 +100,8 @@ if (!token) {
 }
 
 $('join-button').addEventListener('click', join);
+$('join-button').disabled = false; // the page's scripts all loaded (join.html)
+$('join-loading').hidden = true;
 $('waiting-leave').addEventListener('click', leave);
 $('call-leave').addEventListener('click', leave);
 $('mute-button').addEventListener('click', toggleMicrophone);

@@ -68,6 +68,12 @@ export async function makeNetns(opts = {}) {
   };
   ip('netns', 'add', name);
   ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner, 'netns', name);
+  // No IPv6 link-local addresses: the kernel adds them a second or two after the link comes up
+  // (duplicate address detection), and Chromium takes that for a network change and fails the
+  // requests in flight (net::ERR_NETWORK_CHANGED), a page's scripts among them: a browser of the
+  // test's own namespace, opening its page just then, was left with a page that did nothing.
+  ip('link', 'set', outer, 'addrgenmode', 'none');
+  ns.exec('ip', ['link', 'set', inner, 'addrgenmode', 'none']);
   ip('addr', 'add', `${ns.here}/24`, 'dev', outer);
   ip('link', 'set', outer, 'up');
   ns.exec('ip', ['link', 'set', 'lo', 'up']);
