@@ -27,6 +27,9 @@ packages=(
   # end-to-end tests: real browsers (driven by playwright-core and puppeteer-core from npm), and
   # certutil to make them trust a test CA (TURN over TLS)
   chromium firefox-esr libnss3-tools
+  # sfu-bench (bench/lt): Janus to measure against, gnuplot for its plot (the clip's VP8 and
+  # Opus encoders are in the GStreamer plugins above)
+  janus gnuplot-nox
 )
 # Node.js runs the end-to-end tests; any recent one will do (Debian's, or one already here).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -59,4 +62,10 @@ DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-inst
 if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
   "${sudo_cmd[@]}" systemctl disable --now coturn >/dev/null 2>&1 || true
   echo "deps: stopped and disabled the coturn service Debian started (not configured yet)"
+fi
+# Likewise Debian starts Janus on install with its sample configuration (demo rooms, HTTP and
+# WebSocket on every address); sfu-bench runs its own on loopback with a generated one.
+if [[ " ${missing[*]} " == *" janus "* ]] && [ -d /run/systemd/system ]; then
+  "${sudo_cmd[@]}" systemctl disable --now janus >/dev/null 2>&1 || true
+  echo "deps: stopped and disabled the janus service Debian started (sfu-bench runs its own)"
 fi
