@@ -286,6 +286,12 @@ static void ws_on_text(void *arg, const char *text, size_t len)
         on_recv_offer(p, msg);
     } else if (strcmp(type, "error") == 0) {
         on_error_msg(p, msg);
+    } else if (strcmp(type, "transport") == 0) {
+        /* The SFU's view of a connection: one going down explains loss the report shows. */
+        const char *state = json_string_value(json_object_get(msg, "state"));
+        if (state && strcmp(state, "connected") != 0)
+            fprintf(stderr, "lt gpsfu: room %u person %u: the SFU says their %s connection is %s\n",
+                    p->r->index, p->num, pc ? pc : "?", state);
     } else if (strcmp(type, "ended") == 0) {
         const char *reason = json_string_value(json_object_get(msg, "reason"));
         pthread_mutex_lock(&t->mu);
@@ -293,7 +299,7 @@ static void ws_on_text(void *arg, const char *text, size_t len)
         pthread_cond_broadcast(&t->cv);
         pthread_mutex_unlock(&t->mu);
     }
-    /* pong, chat, transport, muted and anything newer: nothing to do. */
+    /* pong, chat, muted and anything newer: nothing to do. */
     json_decref(msg);
 }
 

@@ -51,7 +51,8 @@ static void usage(FILE *out)
             "  --target T          gpsfu (ours, the default), janus or limit (a plain UDP relay)\n"
             "  --compare           run gpsfu, janus and limit one after another, side by side\n"
             "  --scenario S        consultation (default), group, mdt, ward-round or custom\n"
-            "  --rooms N           rooms at once (default 2; with --ramp, the first step)\n"
+            "  --rooms N           rooms at once (default 2 consultations, else 1 room; with\n"
+            "                      --ramp, the first step)\n"
             "  --publishers N      custom: people sending audio and video (and receiving)\n"
             "  --subscribers N     custom: people only receiving\n"
             "  --duration S        seconds measured after everyone joined (default 20; with\n"
@@ -162,7 +163,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     };
     *o = (struct opts){.target = "gpsfu",
                        .scenario = "consultation",
-                       .rooms = 2,
+                       .rooms = 0, /* by scenario: main */
                        .duration_s = 20,
                        .settle_ms = 4000,
                        .join_timeout_ms = 20000,
@@ -347,6 +348,8 @@ int main(int argc, char **argv)
         return 2;
     char err[512];
     struct lt_scenario sc;
+    if (!o.rooms) /* a pair of consultations, or one group, MDT, ward round or custom room */
+        o.rooms = strcmp(o.scenario, "consultation") == 0 ? 2 : 1;
     if (lt_scenario_make(&sc, o.scenario, o.rooms, &o.custom, err, sizeof(err)) < 0) {
         fprintf(stderr, "sfu-bench: %s\n", err);
         return 2;

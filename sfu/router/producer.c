@@ -398,6 +398,9 @@ void producer_tick(struct producer *p, uint64_t now_ms)
 {
     uint64_t now_us = clock_mono_us();
     producer_send_nacks(p, now_us);
+    /* Packets too old to resend give their buffers back to the worker's pool: a few slots a
+     * tick, the whole ring about once a second (ticks are WORKER_TICK_MS, 20 ms). */
+    nack_history_expire(p->history, now_us, nack_history_size(p->history) / 50 + 1);
     if (p->keyframe_pending &&
         now_ms - p->last_keyframe_req_ms >= p->transport->w->cfg->keyframe_throttle_ms)
         producer_send_keyframe_request(p, now_ms);

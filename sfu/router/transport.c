@@ -467,6 +467,7 @@ void transport_on_datagram(struct transport *t, uint8_t *buf, size_t len)
     if (!pkt) {
         w->counters.pool_empty++;
         t->rx.dropped++;
+        media_warn(w, "packet pool empty: packet dropped (raise pool-packets)");
         return;
     }
     memcpy(pkt->data, buf, len);

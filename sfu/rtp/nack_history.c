@@ -12,6 +12,7 @@ struct nack_slot {
 struct nack_history {
     uint32_t mask;
     uint64_t max_age_us;
+    uint32_t cursor;         /* nack_history_expire's next slot */
     struct nack_slot *slots; /* owned */
 };
 
@@ -70,4 +71,26 @@ struct pkt *nack_history_get(const struct nack_history *h, uint16_t seq, uint64_
     if (now_us > s->p->arrival_us && now_us - s->p->arrival_us > h->max_age_us)
         return NULL;
     return s->p;
+}
+
+uint32_t nack_history_expire(struct nack_history *h, uint64_t now_us, uint32_t n)
+{
+    uint32_t dropped = 0;
+    if (n > h->mask + 1)
+        n = h->mask + 1;
+    for (uint32_t i = 0; i < n; i++) {
+        struct nack_slot *s = &h->slots[h->cursor];
+        h->cursor = (h->cursor + 1) & h->mask;
+        if (s->p && now_us > s->p->arrival_us && now_us - s->p->arrival_us > h->max_age_us) {
+            pkt_unref(s->p);
+            s->p = NULL;
+            dropped++;
+        }
+    }
+    return dropped;
+}
+
+uint32_t nack_history_size(const struct nack_history *h)
+{
+    return h->mask + 1;
 }

@@ -29,4 +29,14 @@ struct pkt *nack_history_get(const struct nack_history *h, uint16_t seq, uint64_
 /* Drops every reference, as after a stream restart. */
 void nack_history_clear(struct nack_history *h);
 
+/* Drops the references of packets older than max_age_us among the next n slots (a cursor goes
+ * round the ring), and returns how many it dropped. A packet too old to be resent must not
+ * hold its pool buffer until its slot is reused: with many producers on a worker, their full
+ * rings would hold more buffers than the pool has. Called from the producer's tick with n
+ * sized so that the ring is gone round about once a second. */
+uint32_t nack_history_expire(struct nack_history *h, uint64_t now_us, uint32_t n);
+
+/* The slots (its size). */
+uint32_t nack_history_size(const struct nack_history *h);
+
 #endif

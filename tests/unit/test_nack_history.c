@@ -1,5 +1,5 @@
 /* NACK history: references are taken and released exactly, a slot answers only for its own
- * seq, and packets past the maximum age are not resent. */
+ * seq, packets past the maximum age are not resent, and their buffers go back to the pool. */
 #include <errno.h>
 #include <stdint.h>
 
@@ -106,7 +106,46 @@ static int test_history_bad_size(void)
     return 0;
 }
 
+/* Packets too old to resend give their buffers back although nothing overwrites their slots:
+ * many producers on one worker once held a whole pool in their rings and stalled it (found by
+ * bench/lt). The sweep covers the ring in steps of n slots. */
+static int test_history_expire(void)
+{
+    struct pkt_pool *pool;
+    struct nack_history *h;
+    CHECK_EQ(pkt_pool_new(&pool, 64), 0);
+    CHECK_EQ(nack_history_new(&h, 64, 1000000), 0);
+    CHECK_EQ(nack_history_size(h), 64);
+    /* 40 packets, one every 10 ms from t = 0: all held. */
+    for (uint16_t s = 0; s < 40; s++) {
+        struct pkt *p = pkt_with(pool, s, (uint64_t)s * 10000);
+        nack_history_put(h, s, p);
+        pkt_unref(p);
+    }
+    CHECK_EQ(in_use(pool), 40);
+    /* At 1.2 s the packets of the first 0.2 s (0..19) are older than 1 s. A sweep of 16 slots
+     * frees 0..15 only; the next 48 (the ring's rest) free 16..19, and nothing younger. */
+    CHECK_EQ(nack_history_expire(h, 1200000, 16), 16);
+    CHECK_EQ(in_use(pool), 24);
+    CHECK_EQ(nack_history_expire(h, 1200000, 48), 4);
+    CHECK_EQ(in_use(pool), 20);
+    CHECK(nack_history_get(h, 19, 1000000) == NULL);
+    CHECK(nack_history_get(h, 20, 1000000) != NULL);
+    /* n beyond the ring is one full turn; a packet from the future is never expired. */
+    struct pkt *p = pkt_with(pool, 50, 9000000);
+    nack_history_put(h, 50, p);
+    pkt_unref(p);
+    CHECK_EQ(nack_history_expire(h, 5000000, 1000), 20);
+    CHECK_EQ(in_use(pool), 1);
+    CHECK(nack_history_get(h, 50, 5000000) != NULL);
+    nack_history_free(h);
+    CHECK_EQ(in_use(pool), 0);
+    pkt_pool_free(pool);
+    return 0;
+}
+
 static const struct test_case cases[] = {
+    {"history_expire", test_history_expire},
     {"history_refcounts", test_history_refcounts},
     {"history_wrap_and_age", test_history_wrap_and_age},
     {"history_bad_size", test_history_bad_size},
