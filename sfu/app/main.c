@@ -55,7 +55,9 @@ int main(int argc, char **argv)
     }
     log_level_set(cfg.log_level);
     if ((rc = sfu_srtp_global_init()) < 0) {
-        log_error("sfu", "libsrtp2 could not start: %d", rc);
+        log_error("sfu", "SRTP could not start: %s",
+                  rc == -ENOTSUP ? "OpenSSL lacks AES-128-CTR, AES-128-GCM or HMAC"
+                                 : "libsrtp2 failed, or failed its known-answer tests");
         return 1;
     }
     if ((rc = dtls_ctx_new(&dtls)) < 0) {

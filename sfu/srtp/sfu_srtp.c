@@ -1,5 +1,7 @@
-/* SRTP and SRTCP on libsrtp2: policies from DTLS-SRTP keys, status codes to errno. */
+/* SRTP and SRTCP on libsrtp2 (with OpenSSL's primitives, srtp_ossl.c): policies from DTLS-SRTP
+ * keys, status codes to errno. */
 #include "srtp/sfu_srtp.h"
+#include "srtp/srtp_ossl.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,18 +21,20 @@ struct sfu_srtp {
 };
 
 static pthread_once_t sfu_srtp_once = PTHREAD_ONCE_INIT;
-static srtp_err_status_t sfu_srtp_init_status = srtp_err_status_init_fail;
+static int sfu_srtp_init_status = -EIO;
 
 static void sfu_srtp_init_once(void)
 {
-    sfu_srtp_init_status = srtp_init();
+    if (srtp_init() != srtp_err_status_ok)
+        return;
+    sfu_srtp_init_status = srtp_ossl_register();
 }
 
 int sfu_srtp_global_init(void)
 {
     if (pthread_once(&sfu_srtp_once, sfu_srtp_init_once) != 0)
         return -EIO;
-    return sfu_srtp_init_status == srtp_err_status_ok ? 0 : -EIO;
+    return sfu_srtp_init_status;
 }
 
 static int sfu_srtp_errno(srtp_err_status_t st)

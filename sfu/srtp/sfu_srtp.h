@@ -18,7 +18,9 @@
 struct sfu_srtp;
 
 /* Initialises libsrtp once per process (pthread_once: any thread may call it, any number of
- * times). sfu_srtp_new calls it too. Returns 0 or -EIO. */
+ * times) and gives it OpenSSL's ciphers and HMAC (srtp_ossl.h). sfu_srtp_new calls it too.
+ * Returns 0, -ENOTSUP (OpenSSL lacks AES-128-CTR, AES-128-GCM or HMAC) or -EIO (libsrtp failed
+ * to start, or refused a replacement: a known-answer test failed). */
 int sfu_srtp_global_init(void);
 
 /* Makes the two sessions: outbound from keys->local_*, inbound from keys->remote_*, for any
