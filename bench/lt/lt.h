@@ -15,6 +15,7 @@
 #ifndef BENCH_LT_H
 #define BENCH_LT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,24 @@ struct lt_rx_cbs {
     void (*on_key_request)(void *arg, enum lt_track track);
 };
 
+struct peer_loop;
+
+/* The threads the simulated peers of the gpsfu and janus targets run on (bench/peer/peer.h):
+ * one per bench CPU, each shared by many peers, as the limit target's one reader thread serves
+ * all its sockets. Peers are spread over them in turn. */
+#define LT_PEER_LOOPS_MAX 16
+struct lt_peer_loops {
+    struct peer_loop *loop[LT_PEER_LOOPS_MAX];
+    unsigned n;
+    atomic_uint next;
+};
+
+/* The loop for the next peer, or NULL (the peer then makes a thread of its own). */
+static inline struct peer_loop *lt_peer_loop_pick(struct lt_peer_loops *l)
+{
+    return l && l->n ? l->loop[atomic_fetch_add(&l->next, 1) % l->n] : NULL;
+}
+
 struct lt_target_cfg {
     const char *build_dir; /* where sfu/sfu, signalling/signalling and bench/udp_relay are */
     const char *cpus;      /* taskset CPU list for the server processes, or NULL (not pinned) */
@@ -75,6 +94,7 @@ struct lt_target_cfg {
      * address of another interface: sfu-bench makes one in a private network namespace
      * (lt_netns.h), where traffic cannot leave the machine. */
     const char *media_ip;
+    struct lt_peer_loops *peer_loops; /* borrowed; may be NULL */
 };
 
 struct lt_target;

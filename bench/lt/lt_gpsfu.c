@@ -191,6 +191,7 @@ static int gpsfu_start(struct lt_target **out, const struct lt_target_cfg *cfg, 
     if (!t)
         return -ENOMEM;
     snprintf(t->media_ip, sizeof(t->media_ip), "%s", cfg->media_ip ? cfg->media_ip : "127.0.0.1");
+    t->peer_loops = cfg->peer_loops;
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -585,6 +586,7 @@ static int peer_make(struct lt_person *p, struct peer **out, bool recv)
     lt_gpsfu__peer_cbs(&cbs, recv);
     peer_cfg_init(&cfg);
     cfg.local_ip = p->r->t->media_ip;
+    cfg.loop = lt_peer_loop_pick(p->r->t->peer_loops);
     return peer_new(out, &cfg, &cbs, p);
 }
 

@@ -32,6 +32,7 @@ struct lt_target {
     struct lt_proc sfu, sig;    /* running while pid != 0 */
     struct lt_ws *ws;           /* owned */
     char media_ip[PEER_IP_LEN]; /* the SFU's and the peers' (lt_target_cfg.media_ip) */
+    struct lt_peer_loops *peer_loops; /* borrowed: lt_target_cfg.peer_loops */
     bool curl_init;
     pthread_mutex_t mu;
     pthread_cond_t cv;

@@ -30,6 +30,7 @@ struct lt_target {
     struct jn_api *api;    /* owned */
     uint64_t admin_handle; /* rooms are created and destroyed through it */
     unsigned next_person;
+    struct lt_peer_loops *peer_loops; /* borrowed: lt_target_cfg.peer_loops */
 };
 
 struct lt_room {
@@ -319,6 +320,7 @@ static int pub_start(struct lt_person *p, const struct lt_role *role, uint64_t d
     struct peer_cfg pc;
     peer_cfg_init(&pc);
     pc.local_ip = t->proc.media_ip;
+    pc.loop = lt_peer_loop_pick(t->peer_loops);
     pc.controlling = true;
     pc.dtls_server = false;
     struct peer_cbs cbs = {.on_rtcp = pub_on_rtcp};
@@ -434,6 +436,7 @@ static int sub_request(struct lt_person *p, const struct feed_set *add, char *er
     struct peer_cfg pc;
     peer_cfg_init(&pc);
     pc.local_ip = t->proc.media_ip;
+    pc.loop = lt_peer_loop_pick(t->peer_loops);
     pc.controlling = JN_ICE_LITE; /* Janus offers; lite Janus never controls */
     pc.dtls_server = false;       /* our answer says a=setup:active */
     struct peer_cbs cbs = {.on_rtp = p->rx.on_rtp};
@@ -690,6 +693,7 @@ static int janus_start(struct lt_target **out, const struct lt_target_cfg *cfg, 
         lt_errf(err, errlen, "janus: out of memory");
         return -ENOMEM;
     }
+    t->peer_loops = cfg->peer_loops;
     int rc = jn_proc_start(&t->proc, cfg, START_TIMEOUT_MS, err, errlen);
     if (rc < 0) {
         free(t);

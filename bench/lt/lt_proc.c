@@ -243,3 +243,17 @@ int lt_proc_sample(pid_t pid, double *cpu_s, uint64_t *rss_bytes)
     *cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     return 0;
 }
+
+int lt_cpu_latency_hold(int32_t max_us)
+{
+    int fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    /* The kernel reads a binary 32-bit value and holds it until the descriptor is closed. */
+    if (write(fd, &max_us, sizeof(max_us)) != (ssize_t)sizeof(max_us)) {
+        int e = errno ? errno : EIO;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}

@@ -43,6 +43,12 @@ int lt_proc_stop(struct lt_proc *p, int grace_ms);
  * or another negative errno. */
 int lt_proc_sample(pid_t pid, double *cpu_s, uint64_t *rss_bytes);
 
+/* Keeps every CPU out of idle states that take longer than max_us to leave, through the kernel's
+ * PM QoS interface (/dev/cpu_dma_latency), for as long as the returned descriptor stays open
+ * (closing it, or the process ending, gives the machine its own setting back). Returns the
+ * descriptor, or a negative errno (-EACCES when not root). */
+int lt_cpu_latency_hold(int32_t max_us);
+
 /* Monotonic time in ns, and in ms. */
 uint64_t lt_now_ns(void);
 uint64_t lt_now_ms(void);

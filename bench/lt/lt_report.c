@@ -67,6 +67,8 @@ void lt_report_table(FILE *out, const struct lt_report_ctx *ctx, const struct lt
             ctx->machine, ctx->server_cpus ? ctx->server_cpus : "any",
             ctx->bench_cpus ? ctx->bench_cpus : "any", ctx->ramp ? "ramp, each step " : "",
             ctx->duration_s, ctx->ramp ? "" : " after everyone joined");
+    if (ctx->idle)
+        fprintf(out, "CPU idle: %s\n", ctx->idle);
     fprintf(out, "\n%-20s", "");
     for (size_t i = 0; i < n; i++)
         fprintf(out, " %14s", res[i].target);
@@ -217,10 +219,10 @@ int lt_report_json(const char *path, const struct lt_report_ctx *ctx, const stru
             json_object_set_new(o, "capacity_limited", json_boolean(r->capacity_limited));
         json_array_append_new(runs, o);
     }
-    json_t *doc = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:b, s:o}", "scenario", ctx->scenario_line,
-                            "machine", ctx->machine, "server_cpus", ctx->server_cpus, "bench_cpus",
-                            ctx->bench_cpus, "duration_s", (json_int_t)ctx->duration_s, "ramp",
-                            ctx->ramp, "runs", runs);
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s?, s:s?, s:I, s:b, s:s?, s:o}", "scenario", ctx->scenario_line, "machine",
+        ctx->machine, "server_cpus", ctx->server_cpus, "bench_cpus", ctx->bench_cpus, "duration_s",
+        (json_int_t)ctx->duration_s, "ramp", ctx->ramp, "cpu_idle", ctx->idle, "runs", runs);
     if (!doc)
         return -ENOMEM;
     int rc = json_dump_file(doc, path, JSON_INDENT(2)) < 0 ? -EIO : 0;

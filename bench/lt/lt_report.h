@@ -13,6 +13,7 @@ struct lt_report_ctx {
     const char *server_cpus, *bench_cpus;
     unsigned duration_s;
     bool ramp;
+    const char *idle; /* how idle CPUs were held, for the heading */
 };
 
 /* The table of one or more runs (side by side when several), and with several runs the ratios

@@ -31,6 +31,7 @@
 #include "lt_proc.h"
 #include "lt_stamp.h"
 #include "lt_stats.h"
+#include "peer.h"
 
 #define STREAMS_PER_INST (LT_ROOM_MAX * LT_TRACKS)
 #define MAX_INSTS        LT_RUN_ROOMS_MAX
@@ -90,6 +91,8 @@ struct run {
     const struct lt_run_cfg *cfg;
     const struct lt_target_ops *ops;
     struct lt_target *target;
+    struct lt_target_cfg target_cfg; /* cfg's, with peer_loops */
+    struct lt_peer_loops loops;
     pid_t server;
     pthread_mutex_t lock; /* the streams' live flags and the instance list */
     struct inst *insts[MAX_INSTS];
@@ -860,7 +863,17 @@ int lt_run(const struct lt_run_cfg *cfg, struct lt_result *res)
         snprintf(res->error, sizeof(res->error), "out of memory");
         goto out;
     }
-    if ((rc = cfg->target->start(&run->target, &cfg->target_cfg, err, sizeof(err))) < 0) {
+    /* After the affinity above, which the loops' threads inherit. */
+    run->target_cfg = cfg->target_cfg;
+    run->target_cfg.peer_loops = &run->loops;
+    for (unsigned n = lt_cpus_count(cfg->bench_cpus);
+         run->loops.n < n && run->loops.n < LT_PEER_LOOPS_MAX; run->loops.n++)
+        if (peer_loop_new(&run->loops.loop[run->loops.n]) < 0) {
+            rc = -EAGAIN;
+            snprintf(res->error, sizeof(res->error), "could not start the peers' threads");
+            goto out;
+        }
+    if ((rc = cfg->target->start(&run->target, &run->target_cfg, err, sizeof(err))) < 0) {
         snprintf(res->error, sizeof(res->error), "%s did not start: %s", cfg->target->name, err);
         goto out;
     }
@@ -911,6 +924,8 @@ out:
     lt_stats_free(run->all);
     if (run->target)
         cfg->target->stop(run->target);
+    for (unsigned k = 0; k < run->loops.n; k++)
+        peer_loop_free(run->loops.loop[k]);
     pthread_mutex_destroy(&run->lock);
     free(run);
     res->ok = rc == 0 && !res->error[0];

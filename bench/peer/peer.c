@@ -130,17 +130,61 @@ static int peer_call_sync(struct peer *p, int (*fn)(struct peer *, void *), void
     return c.ret;
 }
 
-static void *peer_thread_main(void *arg)
-{
-    struct peer *p = arg;
+struct peer_loop {
+    GMainContext *ctx;
+    GMainLoop *loop;
+    pthread_t thread;
+};
 
-    g_main_context_push_thread_default(p->ctx);
-    g_main_loop_run(p->loop);
-    /* Let sources the agent's teardown left behind run their destroy notifications. */
-    while (g_main_context_iteration(p->ctx, FALSE))
+static void *peer_loop_main(void *arg)
+{
+    struct peer_loop *l = arg;
+
+    g_main_context_push_thread_default(l->ctx);
+    g_main_loop_run(l->loop);
+    /* Let sources the agents' teardown left behind run their destroy notifications. */
+    while (g_main_context_iteration(l->ctx, FALSE))
         ;
-    g_main_context_pop_thread_default(p->ctx);
+    g_main_context_pop_thread_default(l->ctx);
     return NULL;
+}
+
+int peer_loop_new(struct peer_loop **out)
+{
+    struct peer_loop *l = calloc(1, sizeof(*l));
+
+    if (!out || !l) {
+        free(l);
+        return out ? -ENOMEM : -EINVAL;
+    }
+    l->ctx = g_main_context_new();
+    l->loop = g_main_loop_new(l->ctx, FALSE);
+    if (pthread_create(&l->thread, NULL, peer_loop_main, l) != 0) {
+        g_main_loop_unref(l->loop);
+        g_main_context_unref(l->ctx);
+        free(l);
+        return -EIO;
+    }
+    *out = l;
+    return 0;
+}
+
+static gboolean peer_loop_quit(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_REMOVE;
+}
+
+void peer_loop_free(struct peer_loop *l)
+{
+    if (!l)
+        return;
+    /* Quit from inside the loop, so that it cannot miss the request before it starts running. */
+    g_main_context_invoke(l->ctx, peer_loop_quit, l->loop);
+    pthread_join(l->thread, NULL);
+    g_main_loop_unref(l->loop);
+    g_main_context_unref(l->ctx);
+    free(l);
 }
 
 /* ---- ICE ---- */
@@ -473,7 +517,6 @@ static int peer_teardown(struct peer *p, void *data)
         g_object_unref(p->agent);
         p->agent = NULL;
     }
-    g_main_loop_quit(p->loop);
     return 0;
 }
 
@@ -516,8 +559,6 @@ int peer_new(struct peer **out, const struct peer_cfg *cfg, const struct peer_cb
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&p->cond, &ca);
     pthread_condattr_destroy(&ca);
-    p->ctx = g_main_context_new();
-    p->loop = g_main_loop_new(p->ctx, FALSE);
 
     if (p->nack) {
         /* Random, as a browser's receive-only SSRC; SRTCP under it is protected with srtp_fb
@@ -534,11 +575,14 @@ int peer_new(struct peer **out, const struct peer_cfg *cfg, const struct peer_cb
     err = peer__dtls_init(p, cfg->srtp_profiles);
     if (err)
         goto fail;
-    if (pthread_create(&p->thread, NULL, peer_thread_main, p) != 0) {
-        err = -EIO;
-        goto fail;
+    if (cfg->loop) {
+        p->lp = cfg->loop;
+    } else {
+        if ((err = peer_loop_new(&p->lp)) < 0)
+            goto fail;
+        p->own_loop = true;
     }
-    p->thread_started = true;
+    p->ctx = p->lp->ctx;
     err = peer_call_sync(p, peer_setup_agent, NULL);
     if (err)
         goto fail;
@@ -563,15 +607,14 @@ void peer_free(struct peer *p)
 {
     if (!p)
         return;
-    if (p->thread_started) {
+    if (p->lp) {
         peer_call_sync(p, peer_teardown, NULL);
-        pthread_join(p->thread, NULL);
+        if (p->own_loop)
+            peer_loop_free(p->lp);
     }
     peer__dtls_free(p);
-    if (p->agent) /* only if the thread never started */
+    if (p->agent) /* only if there never was a loop */
         g_object_unref(p->agent);
-    g_main_loop_unref(p->loop);
-    g_main_context_unref(p->ctx);
     for (size_t i = 0; i < PEER_NACK_STREAMS; i++)
         nack_tracker_free(p->rx_streams[i].nack);
     pthread_cond_destroy(&p->cond);

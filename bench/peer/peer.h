@@ -1,11 +1,12 @@
 /* A simulated WebRTC peer playing a browser's part: full ICE (libnice), DTLS 1.2 (OpenSSL) and
- * SRTP (libsrtp2) over one BUNDLEd, rtcp-muxed component, each peer on its own GLib thread.
+ * SRTP (libsrtp2) over one BUNDLEd, rtcp-muxed component, on a GLib thread of its own or one it
+ * shares with other peers (struct peer_loop).
  *
- * Threading: every peer owns a thread running its own GMainContext; the callbacks in struct
- * peer_cbs are called from that thread only. The other functions are called from the caller's
- * thread(s), never from inside a callback (they would wait on the peer's thread). The send
- * functions may be called by one thread at a time (they share one protect buffer), never the
- * peer's own thread; peer_stats_get and peer_state_get may be called from any thread. */
+ * Threading: every peer runs on one thread with a GMainContext, its own or a shared loop's; the
+ * callbacks in struct peer_cbs are called from that thread only. The other functions are called
+ * from the caller's thread(s), never from inside a callback (they would wait on the peer's thread).
+ * The send functions may be called by one thread at a time (they share one protect buffer), never
+ * the peer's own thread; peer_stats_get and peer_state_get may be called from any thread. */
 #ifndef BENCH_PEER_H
 #define BENCH_PEER_H
 
@@ -30,8 +31,23 @@ enum peer_state {
     PEER_STATE_CLOSED,     /* the remote closed DTLS (close_notify) */
 };
 
+/* A thread running one GMainContext for any number of peers (peer_cfg.loop). A load test's
+ * receivers on one loop are woken once for whatever has arrived for all of them, as a machine
+ * with a few threads would be; with a thread each, every packet wakes a thread, and on loopback
+ * the kernel charges that wake-up to the server that sent the packet. */
+struct peer_loop;
+
+/* Starts the thread. Returns 0, -ENOMEM or -EIO. */
+int peer_loop_new(struct peer_loop **out);
+
+/* Stops the thread and frees the loop. Every peer on it must have been freed. Accepts NULL. */
+void peer_loop_free(struct peer_loop *l);
+
 struct peer_cfg {
-    const char *local_ip;      /* borrowed; default "127.0.0.1" */
+    const char *local_ip; /* borrowed; default "127.0.0.1" */
+    /* Borrowed; default NULL: the peer makes a loop of its own. A shared loop runs the callbacks
+     * of all its peers on its one thread, and peer_stall stalls them all. */
+    struct peer_loop *loop;
     bool controlling;          /* default true: a browser's role against an ICE-lite SFU */
     bool dtls_server;          /* default false: DTLS client, as a browser with a=setup:active */
     const char *srtp_profiles; /* borrowed; OpenSSL's list syntax, default

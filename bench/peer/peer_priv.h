@@ -61,10 +61,9 @@ struct peer {
     uint8_t remote_fp[32]; /* expected SHA-256 of the remote certificate */
 
     /* Thread and GLib. */
-    GMainContext *ctx; /* owned */
-    GMainLoop *loop;   /* owned */
-    pthread_t thread;
-    bool thread_started;
+    struct peer_loop *lp; /* owned when own_loop, else borrowed; NULL only while being made */
+    bool own_loop;
+    GMainContext *ctx;  /* lp's */
     pthread_mutex_t mu; /* guards state changes, gathered and sync-call completion */
     pthread_cond_t cond;
     bool gathered;

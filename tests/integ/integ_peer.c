@@ -144,6 +144,9 @@ static int exchange(struct side *a, struct side *b, const char *fp_for_a, const 
 }
 
 /* a: controlling, DTLS client (the browser); b: controlled, DTLS server, ICE-lite if b_lite. */
+/* When set, make_pair_lite puts both peers on this loop (one thread for both). */
+static struct peer_loop *pair_loop;
+
 static int make_pair_lite(struct side *a, struct side *b, const char *profiles_a, bool b_lite)
 {
     struct peer_cfg cfg;
@@ -153,10 +156,12 @@ static int make_pair_lite(struct side *a, struct side *b, const char *profiles_a
     a->ssrc_in = SSRC_B;
     b->ssrc_in = SSRC_A;
     peer_cfg_init(&cfg);
+    cfg.loop = pair_loop;
     if (profiles_a)
         cfg.srtp_profiles = profiles_a;
     CHECK_EQ(peer_new(&a->p, &cfg, &cbs, a), 0);
     peer_cfg_init(&cfg);
+    cfg.loop = pair_loop;
     cfg.controlling = false;
     cfg.dtls_server = true;
     cfg.ice_lite = b_lite;
@@ -245,17 +250,17 @@ static int connect_pair(struct side *a, struct side *b)
     return 0;
 }
 
-static int test_gcm_both_ways(void)
+/* A pair on GCM: connected, media each way, then freeing one side sends close_notify and the
+ * other reads CLOSED. */
+static int gcm_lifecycle(void)
 {
     struct side a, b;
-    int rc;
+    int rc = make_pair(&a, &b, NULL);
 
-    if (make_pair(&a, &b, NULL) != 0)
-        return -1;
-    rc = connect_pair(&a, &b);
+    if (rc == 0)
+        rc = connect_pair(&a, &b);
     if (rc == 0)
         rc = stream_both_ways(&a, &b, GCM_TAG);
-    /* Freeing one side sends close_notify: the other reads CLOSED. */
     peer_free(a.p);
     a.p = NULL;
     if (rc == 0 && peer_wait_state(b.p, PEER_STATE_CLOSED, 2000) != 0) {
@@ -263,6 +268,22 @@ static int test_gcm_both_ways(void)
         rc = -1;
     }
     free_pair(&a, &b);
+    return rc;
+}
+
+static int test_gcm_both_ways(void)
+{
+    return gcm_lifecycle();
+}
+
+/* The same with both peers on one shared loop, as sfu-bench runs its simulated people; the
+ * loop is freed once both are gone. */
+static int test_shared_loop(void)
+{
+    CHECK_EQ(peer_loop_new(&pair_loop), 0);
+    int rc = gcm_lifecycle();
+    peer_loop_free(pair_loop);
+    pair_loop = NULL;
     return rc;
 }
 
@@ -420,6 +441,7 @@ static int test_bad_config(void)
 static const struct test_case cases[] = {
     {"gcm_both_ways", test_gcm_both_ways},
     {"sha1_80_both_ways", test_sha1_80_both_ways},
+    {"shared_loop", test_shared_loop},
     {"against_lite", test_against_lite},
     {"wrong_fingerprint_server", test_wrong_fingerprint_server},
     {"wrong_fingerprint_client", test_wrong_fingerprint_client},
