@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +34,6 @@
 #define RETRY_MS     250 /* before joining or offering again after unavailable or busy */
 #define MAX_PATIENTS 20  /* API.md: patients and guests are 0..20 each */
 #define MAX_CAPACITY (1 + 2 * MAX_PATIENTS)
-
-static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
 
 static void sleep_ms(int ms)
 {
@@ -176,17 +161,17 @@ static int gpsfu_start(struct lt_target **out, const struct lt_target_cfg *cfg, 
     int rc;
 
     if (!cfg || !cfg->build_dir || !cfg->work_dir)
-        return errf(err, errlen, -EINVAL, "gpsfu: build_dir and work_dir are required");
+        return lt_fail(err, errlen, -EINVAL, "gpsfu: build_dir and work_dir are required");
     if (cfg->cpus && lt_cpus_parse(cfg->cpus, &cpus) < 0)
-        return errf(err, errlen, -EINVAL, "gpsfu: cpus \"%s\" is not a CPU list like 0-3,8",
-                    cfg->cpus);
+        return lt_fail(err, errlen, -EINVAL, "gpsfu: cpus \"%s\" is not a CPU list like 0-3,8",
+                       cfg->cpus);
     if (cfg->cpus)
         n_cpus = lt_cpus_count(cfg->cpus);
     snprintf(sfu_bin, sizeof(sfu_bin), "%s/sfu/sfu", cfg->build_dir);
     snprintf(sig_bin, sizeof(sig_bin), "%s/signalling/signalling", cfg->build_dir);
     if (access(sfu_bin, X_OK) != 0 || access(sig_bin, X_OK) != 0)
-        return errf(err, errlen, -ENOENT, "gpsfu: %s or %s is missing (build first)", sfu_bin,
-                    sig_bin);
+        return lt_fail(err, errlen, -ENOENT, "gpsfu: %s or %s is missing (build first)", sfu_bin,
+                       sig_bin);
     t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
@@ -195,32 +180,32 @@ static int gpsfu_start(struct lt_target **out, const struct lt_target_cfg *cfg, 
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->cv, NULL);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        rc = errf(err, errlen, -EIO, "gpsfu: libcurl could not be initialised");
+        rc = lt_fail(err, errlen, -EIO, "gpsfu: libcurl could not be initialised");
         goto fail;
     }
     t->curl_init = true;
 
     snprintf(t->dir, sizeof(t->dir), "%s/gpsfu.XXXXXX", cfg->work_dir);
     if (!mkdtemp(t->dir)) {
-        rc = errf(err, errlen, -errno, "gpsfu: cannot make a folder in %s: %s", cfg->work_dir,
-                  strerror(errno));
+        rc = lt_fail(err, errlen, -errno, "gpsfu: cannot make a folder in %s: %s", cfg->work_dir,
+                     strerror(errno));
         goto fail;
     }
     snprintf(sock, sizeof(sock), "%s/sfu.sock", t->dir);
     if (strlen(sock) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-        rc = errf(err, errlen, -ENAMETOOLONG,
-                  "gpsfu: %s is too long for a Unix socket path: use a shorter work_dir", sock);
+        rc = lt_fail(err, errlen, -ENAMETOOLONG,
+                     "gpsfu: %s is too long for a Unix socket path: use a shorter work_dir", sock);
         goto fail;
     }
     random_hex(t->key, 32);
     snprintf(keyfile, sizeof(keyfile), "%s/api-key", t->dir);
     if ((rc = key_write(keyfile, t->key)) < 0) {
-        errf(err, errlen, rc, "gpsfu: cannot write %s", keyfile);
+        lt_fail(err, errlen, rc, "gpsfu: cannot write %s", keyfile);
         goto fail;
     }
     t->port = free_tcp_port();
     if (t->port < 0) {
-        rc = errf(err, errlen, t->port, "gpsfu: no free TCP port on 127.0.0.1");
+        rc = lt_fail(err, errlen, t->port, "gpsfu: no free TCP port on 127.0.0.1");
         goto fail;
     }
     snprintf(t->host, sizeof(t->host), "127.0.0.1:%d", t->port);
@@ -243,7 +228,7 @@ static int gpsfu_start(struct lt_target **out, const struct lt_target_cfg *cfg, 
     if (rc == 0)
         rc = lt_proc_wait_line(&t->sfu, "SFU control socket", READY_MS, NULL, 0, why, sizeof(why));
     if (rc < 0) {
-        errf(err, errlen, rc, "gpsfu: the SFU: %s", why);
+        lt_fail(err, errlen, rc, "gpsfu: the SFU: %s", why);
         goto fail;
     }
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", t->port);
@@ -254,20 +239,20 @@ static int gpsfu_start(struct lt_target **out, const struct lt_target_cfg *cfg, 
         rc = lt_proc_wait_line(&t->sig, "signalling: listening on", READY_MS, NULL, 0, why,
                                sizeof(why));
     if (rc < 0) {
-        errf(err, errlen, rc, "gpsfu: signalling: %s", why);
+        lt_fail(err, errlen, rc, "gpsfu: signalling: %s", why);
         goto fail;
     }
     rc = healthz_wait(t, READY_MS);
     if (rc < 0) {
-        errf(err, errlen, rc,
-             "gpsfu: signalling's /healthz did not report the SFU up within %d ms "
-             "(see %s and %s)",
-             READY_MS, log_sig, log_sfu);
+        lt_fail(err, errlen, rc,
+                "gpsfu: signalling's /healthz did not report the SFU up within %d ms "
+                "(see %s and %s)",
+                READY_MS, log_sig, log_sfu);
         goto fail;
     }
     rc = lt_ws_new(&t->ws, lt_gpsfu__ws_tick, t, 1000);
     if (rc < 0) {
-        errf(err, errlen, rc, "gpsfu: the WebSocket client could not start");
+        lt_fail(err, errlen, rc, "gpsfu: the WebSocket client could not start");
         goto fail;
     }
     *out = t;
@@ -346,12 +331,12 @@ static int gpsfu_room_open(struct lt_target *t, unsigned index, unsigned capacit
     size_t i;
     int rc;
     if (capacity == 0)
-        return errf(err, errlen, -EINVAL, "room %u: capacity 0", index);
+        return lt_fail(err, errlen, -EINVAL, "room %u: capacity 0", index);
     if (capacity > MAX_CAPACITY)
-        return errf(err, errlen, -EINVAL,
-                    "room %u: capacity %u is more than a %s allows (%d: one host, %d patients "
-                    "and %d guests)",
-                    index, capacity, kind, MAX_CAPACITY, MAX_PATIENTS, MAX_PATIENTS);
+        return lt_fail(err, errlen, -EINVAL,
+                       "room %u: capacity %u is more than a %s allows (%d: one host, %d patients "
+                       "and %d guests)",
+                       index, capacity, kind, MAX_CAPACITY, MAX_PATIENTS, MAX_PATIENTS);
     body = json_pack("{s:s, s:i, s:i}", "kind", kind, "patients", (int)patients, "guests",
                      (int)guests);
     body_text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -363,11 +348,11 @@ static int gpsfu_room_open(struct lt_target *t, unsigned index, unsigned capacit
                            sizeof(cerr));
     free(body_text);
     if (rc < 0)
-        return errf(err, errlen, rc, "room %u: POST /api/v1/consultations: %s", index, cerr);
+        return lt_fail(err, errlen, rc, "room %u: POST /api/v1/consultations: %s", index, cerr);
     body = json_loads(resp, 0, NULL);
     if (status != 201 || !body) {
-        rc = errf(err, errlen, -EIO, "room %u: POST /api/v1/consultations answered %ld: %.120s",
-                  index, status, resp);
+        rc = lt_fail(err, errlen, -EIO, "room %u: POST /api/v1/consultations answered %ld: %.120s",
+                     index, status, resp);
         goto out;
     }
     r = calloc(1, sizeof(*r));
@@ -397,9 +382,9 @@ static int gpsfu_room_open(struct lt_target *t, unsigned index, unsigned capacit
             r->n_tokens++;
     }
     if (rc < 0 || r->n_tokens != capacity) {
-        rc = errf(err, errlen, rc < 0 ? rc : -EIO,
-                  "room %u: the booking's links are not what was asked (%u of %u)", index,
-                  r->n_tokens, capacity);
+        rc = lt_fail(err, errlen, rc < 0 ? rc : -EIO,
+                     "room %u: the booking's links are not what was asked (%u of %u)", index,
+                     r->n_tokens, capacity);
         goto out;
     }
     pthread_mutex_lock(&t->mu);
@@ -484,46 +469,48 @@ static int join_check(struct lt_person *p, char *step, size_t steplen, char *err
     enum peer_state ss = p->send_peer ? peer_state_get(p->send_peer) : PEER_STATE_CONNECTED;
     enum peer_state rs = p->recv_peer ? peer_state_get(p->recv_peer) : PEER_STATE_CONNECTED;
     if (p->ended[0])
-        return errf(err, errlen, -1, "the server ended the call for this person (%s)", p->ended);
+        return lt_fail(err, errlen, -1, "the server ended the call for this person (%s)", p->ended);
     if (p->fatal[0])
-        return errf(err, errlen, -1, "%s", p->fatal);
+        return lt_fail(err, errlen, -1, "%s", p->fatal);
     if (p->closed)
-        return errf(err, errlen, -1, "the WebSocket closed (%s)", p->closed_why);
+        return lt_fail(err, errlen, -1, "the WebSocket closed (%s)", p->closed_why);
     if (p->send_state < 0)
-        return errf(err, errlen, -1, "send connection: %s", p->send_err);
+        return lt_fail(err, errlen, -1, "send connection: %s", p->send_err);
     if (p->recv_err[0])
-        return errf(err, errlen, -1, "%s", p->recv_err);
+        return lt_fail(err, errlen, -1, "%s", p->recv_err);
     if (ss == PEER_STATE_FAILED || ss == PEER_STATE_CLOSED)
-        return errf(err, errlen, -1, "the send connection %s (ICE or DTLS with the SFU)",
-                    state_name(ss));
+        return lt_fail(err, errlen, -1, "the send connection %s (ICE or DTLS with the SFU)",
+                       state_name(ss));
     if (rs == PEER_STATE_FAILED || rs == PEER_STATE_CLOSED)
-        return errf(err, errlen, -1, "the receiving connection %s (ICE or DTLS with the SFU)",
-                    state_name(rs));
+        return lt_fail(err, errlen, -1, "the receiving connection %s (ICE or DTLS with the SFU)",
+                       state_name(rs));
     if (!p->admitted)
-        return errf(step, steplen, 0, "%s",
-                    p->role.host ? "the host's admission (joined waiting)"
-                                 : "admission by the room's host");
+        return lt_fail(step, steplen, 0, "%s",
+                       p->role.host ? "the host's admission (joined waiting)"
+                                    : "admission by the room's host");
     if (p->send_peer && p->send_state != 2)
-        return errf(step, steplen, 0, "the SFU's answer to the send offer");
+        return lt_fail(step, steplen, 0, "the SFU's answer to the send offer");
     if (p->send_peer && ss != PEER_STATE_CONNECTED)
-        return errf(step, steplen, 0, "the send connection to connect (ICE + DTLS, now %s)",
-                    state_name(ss));
+        return lt_fail(step, steplen, 0, "the send connection to connect (ICE + DTLS, now %s)",
+                       state_name(ss));
     if (p->recv_peer && p->recv_answers == 0)
-        return errf(step, steplen, 0, "an offer on the receiving connection");
+        return lt_fail(step, steplen, 0, "an offer on the receiving connection");
     if (p->recv_peer && rs != PEER_STATE_CONNECTED)
-        return errf(step, steplen, 0, "the receiving connection to connect (ICE + DTLS, now %s)",
-                    state_name(rs));
+        return lt_fail(step, steplen, 0, "the receiving connection to connect (ICE + DTLS, now %s)",
+                       state_name(rs));
     /* Media flows once each subscriber has answered an offer naming the publisher's tracks:
      * before that the SFU holds those consumers paused. */
     for (struct lt_person *q = r->people; q; q = q->next) {
         if (q == p || !q->ready || q->leaving)
             continue;
         if (p->recv_peer && q->n_pub && streams_from(p, q->id) < q->n_pub)
-            return errf(step, steplen, 0, "an answered receiving offer with person %u's %u tracks",
-                        q->num, q->n_pub);
+            return lt_fail(step, steplen, 0,
+                           "an answered receiving offer with person %u's %u tracks", q->num,
+                           q->n_pub);
         if (q->recv_peer && p->n_pub && streams_from(q, p->id) < p->n_pub)
-            return errf(step, steplen, 0, "person %u's answered offer with this person's %u tracks",
-                        q->num, p->n_pub);
+            return lt_fail(step, steplen, 0,
+                           "person %u's answered offer with this person's %u tracks", q->num,
+                           p->n_pub);
     }
     return 1;
 }
@@ -567,7 +554,7 @@ static int join_wait(struct lt_person *p, int64_t deadline, bool until_joined, c
         if (rc != 0)
             break;
         if (lt_gpsfu__now_ms() >= deadline) {
-            rc = errf(err, errlen, -1, "timed out waiting for %s", step);
+            rc = lt_fail(err, errlen, -1, "timed out waiting for %s", step);
             timed_out = true;
             break;
         }
@@ -654,19 +641,20 @@ static int gpsfu_person_join(struct lt_room *r, const struct lt_role *role,
     pthread_mutex_lock(&t->mu);
     if (role->host && r->host_used) {
         pthread_mutex_unlock(&t->mu);
-        return errf(err, errlen, -EBUSY, "room %u: its host link is used already (one host a room)",
-                    r->index);
+        return lt_fail(err, errlen, -EBUSY,
+                       "room %u: its host link is used already (one host a room)", r->index);
     }
     if (!role->host && !host_present(r)) {
         pthread_mutex_unlock(&t->mu);
-        return errf(err, errlen, -EPERM,
-                    "room %u: the host must join first: a patient or guest stays in the waiting "
-                    "room until the host admits them (role.host is false and no host is in)",
-                    r->index);
+        return lt_fail(err, errlen, -EPERM,
+                       "room %u: the host must join first: a patient or guest stays in the waiting "
+                       "room until the host admits them (role.host is false and no host is in)",
+                       r->index);
     }
     if (!role->host && r->next_token >= r->n_tokens) {
         pthread_mutex_unlock(&t->mu);
-        return errf(err, errlen, -ENOSPC, "room %u is full (capacity %u)", r->index, r->capacity);
+        return lt_fail(err, errlen, -ENOSPC, "room %u is full (capacity %u)", r->index,
+                       r->capacity);
     }
     p = calloc(1, sizeof(*p));
     if (!p) {
@@ -703,10 +691,10 @@ static int gpsfu_person_join(struct lt_room *r, const struct lt_role *role,
     rc = lt_gpsfu_http_get_cookie(url, "gpsfu_sid", (int)(deadline - lt_gpsfu__now_ms()), &status,
                                   cookie, cerr, sizeof(cerr));
     if (rc < 0 || status != 200 || !cookie[0]) {
-        rc = errf(err, errlen, rc < 0 ? rc : -EACCES, "%s: opening the link page: %s", where,
-                  rc < 0          ? cerr
-                  : status != 200 ? "refused"
-                                  : "no gpsfu_sid cookie was set");
+        rc = lt_fail(err, errlen, rc < 0 ? rc : -EACCES, "%s: opening the link page: %s", where,
+                     rc < 0          ? cerr
+                     : status != 200 ? "refused"
+                                     : "no gpsfu_sid cookie was set");
         if (status && status != 200)
             snprintf(err + strlen(err), errlen - strlen(err), " (HTTP %ld)", status);
         goto fail;
@@ -724,7 +712,7 @@ static int gpsfu_person_join(struct lt_room *r, const struct lt_role *role,
                               .cookie = cookie};
     rc = lt_ws_connect(t->ws, &dest, &lt_gpsfu__ws_cbs, p, &p->conn);
     if (rc < 0) {
-        errf(err, errlen, rc, "%s: WebSocket: %s", where, strerror(-rc));
+        lt_fail(err, errlen, rc, "%s: WebSocket: %s", where, strerror(-rc));
         goto fail;
     }
     lt_gpsfu__send_id(p, json_pack("{s:s, s:s}", "type", "join", "token", p->token),
@@ -737,7 +725,8 @@ static int gpsfu_person_join(struct lt_room *r, const struct lt_role *role,
     if (p->n_pub) {
         struct peer *sp = NULL;
         if ((rc = peer_make(p, &sp, false)) < 0) {
-            errf(err, errlen, rc, "%s: the send peer could not be made: %s", where, strerror(-rc));
+            lt_fail(err, errlen, rc, "%s: the send peer could not be made: %s", where,
+                    strerror(-rc));
             goto fail;
         }
         pthread_mutex_lock(&t->mu);
@@ -749,8 +738,8 @@ static int gpsfu_person_join(struct lt_room *r, const struct lt_role *role,
         if ((rc = peer_make(p, &rp, true)) < 0 ||
             (rc = lt_gpsfu_sdp_transport_of_peer(&p->recv_local, rp)) < 0) {
             peer_free(rp);
-            errf(err, errlen, rc, "%s: the receiving peer could not be made: %s", where,
-                 strerror(-rc));
+            lt_fail(err, errlen, rc, "%s: the receiving peer could not be made: %s", where,
+                    strerror(-rc));
             goto fail;
         }
         pthread_mutex_lock(&t->mu);
@@ -765,7 +754,8 @@ static int gpsfu_person_join(struct lt_room *r, const struct lt_role *role,
         if ((rc = lt_gpsfu_sdp_transport_of_peer(&local, p->send_peer)) < 0 ||
             (rc = lt_gpsfu_sdp_send_offer(&local, role->publish, p->ssrc, p->cname,
                                           &p->offer_text)) < 0) {
-            errf(err, errlen, rc, "%s: the send offer could not be made: %s", where, strerror(-rc));
+            lt_fail(err, errlen, rc, "%s: the send offer could not be made: %s", where,
+                    strerror(-rc));
             goto fail;
         }
         pthread_mutex_lock(&t->mu);
@@ -801,7 +791,7 @@ fail_where : {
     /* Put where in front of the step's message. */
     char msg[LT_ERR_LEN];
     snprintf(msg, sizeof(msg), "%s", err);
-    errf(err, errlen, rc, "%s: %s", where, msg);
+    lt_fail(err, errlen, rc, "%s: %s", where, msg);
 }
 fail:
     person_teardown(p, true);

@@ -363,12 +363,7 @@ static void peer_on_rtp(void *arg, const uint8_t *buf, size_t len)
 static void peer_on_rtcp(void *arg, const uint8_t *buf, size_t len)
 {
     struct lt_person *p = arg;
-    uint32_t ssrcs[8];
-    size_t n = lt_rtcp_key_requests(buf, len, ssrcs, 8);
-    for (size_t i = 0; i < n && p->rx.on_key_request; i++)
-        for (int k = LT_VIDEO; k < LT_TRACKS; k++)
-            if (p->role.publish[k] && p->ssrc[k] == ssrcs[i])
-                p->rx.on_key_request(p->rx_arg, (enum lt_track)k);
+    lt_rtcp_key_dispatch(buf, len, p->ssrc, p->role.publish, &p->rx, p->rx_arg);
 }
 
 int lt_gpsfu__send_rtp(void *tx, const uint8_t *rtp, size_t len)

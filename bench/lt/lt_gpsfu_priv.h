@@ -29,9 +29,9 @@ struct lt_target {
     char base[64];      /* "http://127.0.0.1:PORT" */
     char host[32];      /* "127.0.0.1:PORT" */
     int port;
-    struct lt_proc sfu, sig;    /* running while pid != 0 */
-    struct lt_ws *ws;           /* owned */
-    char media_ip[PEER_IP_LEN]; /* the SFU's and the peers' (lt_target_cfg.media_ip) */
+    struct lt_proc sfu, sig;          /* running while pid != 0 */
+    struct lt_ws *ws;                 /* owned */
+    char media_ip[PEER_IP_LEN];       /* the SFU's and the peers' (lt_target_cfg.media_ip) */
     struct lt_peer_loops *peer_loops; /* borrowed: lt_target_cfg.peer_loops */
     bool curl_init;
     pthread_mutex_t mu;

@@ -13,25 +13,13 @@
 
 #include <gst/sdp/sdp.h>
 
+#include "lt_proc.h"
+
 #define URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 #define URI_ABS_SEND    "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 #define URI_TWCC        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 #define URI_MID         "urn:ietf:params:rtp-hdrext:sdes:mid"
 #define URI_ORIENTATION "urn:3gpp:video-orientation"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
-}
 
 static void attr_add(GstSDPMedia *md, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -263,7 +251,7 @@ static int transport_read(const GstSDPMessage *msg, const GstSDPMedia *m,
     const char *fp = NULL;
     memset(t, 0, sizeof(*t));
     if (!u || !u[0] || strlen(u) >= sizeof(t->ufrag) || !p || !p[0] || strlen(p) >= sizeof(t->pwd))
-        return fail(err, errlen, "%s: no usable a=ice-ufrag/a=ice-pwd", where);
+        return lt_fail(err, errlen, -EINVAL, "%s: no usable a=ice-ufrag/a=ice-pwd", where);
     strcpy(t->ufrag, u);
     strcpy(t->pwd, p);
     for (int level = 0; level < 2 && !fp; level++) {
@@ -278,7 +266,7 @@ static int transport_read(const GstSDPMessage *msg, const GstSDPMedia *m,
         }
     }
     if (!fp || strlen(fp) != PEER_FINGERPRINT_LEN - 1)
-        return fail(err, errlen, "%s: no a=fingerprint:sha-256", where);
+        return lt_fail(err, errlen, -EINVAL, "%s: no a=fingerprint:sha-256", where);
     strcpy(t->fingerprint, fp);
     for (guint i = 0; i < gst_sdp_media_attributes_len(m) && t->n_cands < LT_GPSFU_SDP_MAX_CANDS;
          i++) {
@@ -299,7 +287,7 @@ static int transport_read(const GstSDPMessage *msg, const GstSDPMedia *m,
         t->n_cands++;
     }
     if (t->n_cands == 0)
-        return fail(err, errlen, "%s: no UDP a=candidate", where);
+        return lt_fail(err, errlen, -EINVAL, "%s: no UDP a=candidate", where);
     return 0;
 }
 
@@ -314,12 +302,12 @@ int lt_gpsfu_sdp_send_answer_read(const char *sdp, size_t len, const bool publis
     if (rc == -ENOMEM)
         return rc;
     if (rc < 0)
-        return fail(err, errlen, "the send answer is not an SDP with m= sections");
+        return lt_fail(err, errlen, -EINVAL, "the send answer is not an SDP with m= sections");
     for (int k = 0; k < LT_TRACKS; k++) {
         if (!publish[k])
             continue;
         if (idx >= gst_sdp_message_medias_len(msg)) {
-            rc = fail(err, errlen, "the send answer has no section for %s", names[k]);
+            rc = lt_fail(err, errlen, -EINVAL, "the send answer has no section for %s", names[k]);
             goto out;
         }
         const GstSDPMedia *m = gst_sdp_message_get_media(msg, idx++);
@@ -327,14 +315,14 @@ int lt_gpsfu_sdp_send_answer_read(const char *sdp, size_t len, const bool publis
         bool pt_ok = false;
         snprintf(where, sizeof(where), "send answer, %s section", names[k]);
         if (media_rejected(m)) {
-            rc = fail(err, errlen, "%s: rejected (port 0)", where);
+            rc = lt_fail(err, errlen, -EINVAL, "%s: rejected (port 0)", where);
             goto out;
         }
         for (guint f = 0; f < gst_sdp_media_formats_len(m); f++)
             pt_ok = pt_ok || atoi(gst_sdp_media_get_format(m, f)) ==
                                  (k == LT_AUDIO ? LT_GPSFU_SDP_PT_OPUS : LT_GPSFU_SDP_PT_VP8);
         if (!pt_ok) {
-            rc = fail(err, errlen, "%s: our payload type is not accepted", where);
+            rc = lt_fail(err, errlen, -EINVAL, "%s: our payload type is not accepted", where);
             goto out;
         }
         if (!have_transport) {
@@ -344,7 +332,7 @@ int lt_gpsfu_sdp_send_answer_read(const char *sdp, size_t len, const bool publis
             have_transport = true;
         }
     }
-    rc = have_transport ? 0 : fail(err, errlen, "nothing was published");
+    rc = have_transport ? 0 : lt_fail(err, errlen, -EINVAL, "nothing was published");
 out:
     gst_sdp_message_free(msg);
     return rc;
@@ -408,7 +396,7 @@ int lt_gpsfu_sdp_recv_answer(const char *offer, size_t len,
     if (rc == -ENOMEM)
         return rc;
     if (rc < 0)
-        return fail(err, errlen, "the receiving offer is not an SDP with m= sections");
+        return lt_fail(err, errlen, -EINVAL, "the receiving offer is not an SDP with m= sections");
     if (gst_sdp_message_new(&ans) != GST_SDP_OK) {
         rc = -ENOMEM;
         goto out;
@@ -438,7 +426,7 @@ int lt_gpsfu_sdp_recv_answer(const char *offer, size_t len,
         gst_sdp_message_add_media(ans, &md);
     }
     if (!have_transport) {
-        rc = fail(err, errlen, "the receiving offer has no usable section");
+        rc = lt_fail(err, errlen, -EINVAL, "the receiving offer has no usable section");
         goto out;
     }
     /* Session attributes come first in the text whatever the order they were added in. */

@@ -286,12 +286,13 @@ static int pub_send(void *tx, const uint8_t *rtp, size_t len)
 static void pub_on_rtcp(void *arg, const uint8_t *buf, size_t len)
 {
     struct lt_person *p = arg;
-    uint32_t ssrcs[8];
-    size_t n = lt_rtcp_key_requests(buf, len, ssrcs, 8);
-    for (size_t i = 0; i < n && p->rx.on_key_request; i++)
-        for (int k = LT_VIDEO; k < LT_TRACKS; k++)
-            if (p->tracks[k].on && p->tracks[k].ssrc == ssrcs[i])
-                p->rx.on_key_request(p->rx_arg, (enum lt_track)k);
+    uint32_t ssrc[LT_TRACKS];
+    bool on[LT_TRACKS];
+    for (int k = 0; k < LT_TRACKS; k++) {
+        ssrc[k] = p->tracks[k].ssrc;
+        on[k] = p->tracks[k].on;
+    }
+    lt_rtcp_key_dispatch(buf, len, ssrc, on, &p->rx, p->rx_arg);
 }
 
 static uint32_t ssrc_new(const struct lt_pub_track *tracks)

@@ -35,6 +35,17 @@ void lt_errf(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+int lt_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
 int lt_cpus_parse(const char *list, cpu_set_t *set)
 {
     CPU_ZERO(set);

@@ -55,5 +55,8 @@ uint64_t lt_now_ms(void);
 
 /* Writes a message into err (errlen bytes), as the targets' functions report their errors. */
 void lt_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same, returning rc: "return lt_fail(err, errlen, -EINVAL, ...);". */
+int lt_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

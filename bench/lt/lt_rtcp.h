@@ -4,9 +4,11 @@
 #ifndef BENCH_LT_RTCP_H
 #define BENCH_LT_RTCP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lt.h"
 #include "rtp/rtcp.h"
 
 /* Writes into ssrcs (at most max) the media SSRCs a compound RTCP packet asks keyframes for;
@@ -32,6 +34,20 @@ static inline size_t lt_rtcp_key_requests(const uint8_t *buf, size_t len, uint32
         }
     }
     return n;
+}
+
+/* Tells rx of each video track a publisher sends (on[k], under ssrc[k]) that a compound RTCP
+ * packet asks a keyframe of. */
+static inline void lt_rtcp_key_dispatch(const uint8_t *buf, size_t len,
+                                        const uint32_t ssrc[LT_TRACKS], const bool on[LT_TRACKS],
+                                        const struct lt_rx_cbs *rx, void *rx_arg)
+{
+    uint32_t asked[8];
+    size_t n = rx->on_key_request ? lt_rtcp_key_requests(buf, len, asked, 8) : 0;
+    for (size_t i = 0; i < n; i++)
+        for (int k = LT_VIDEO; k < LT_TRACKS; k++)
+            if (on[k] && ssrc[k] == asked[i])
+                rx->on_key_request(rx_arg, (enum lt_track)k);
 }
 
 #endif

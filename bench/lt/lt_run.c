@@ -119,16 +119,17 @@ static void rx_on_rtp(void *arg, const uint8_t *buf, size_t len)
 {
     struct person *me = arg;
     uint64_t now = lt_now_ns();
-    lt_stats_rx_packet_at(me->rx_all, buf, len, now);
+    struct lt_stamp st;
+    const struct lt_stamp *stamp = lt_stamp_get(buf, len, &st) ? &st : NULL;
+    /* The trailer read once, counted in the run's instance and the open windows'. */
+    lt_stats_rx_stamp(me->rx_all, stamp, len, now);
     for (int w = 0; w < 2; w++) {
         struct lt_rx *rx = atomic_load_explicit(&me->rx_win[w], memory_order_acquire);
         if (rx)
-            lt_stats_rx_packet_at(rx, buf, len, now);
+            lt_stats_rx_stamp(rx, stamp, len, now);
     }
-    struct lt_stamp st;
-    if (!atomic_load_explicit(&me->first_video_ns, memory_order_relaxed) &&
-        lt_stamp_get(buf, len, &st) && st.stream / STREAMS_PER_INST == me->inst->number &&
-        st.stream % LT_TRACKS != LT_AUDIO)
+    if (!atomic_load_explicit(&me->first_video_ns, memory_order_relaxed) && stamp &&
+        st.stream / STREAMS_PER_INST == me->inst->number && st.stream % LT_TRACKS != LT_AUDIO)
         atomic_store_explicit(&me->first_video_ns, now, memory_order_relaxed);
 }
 

@@ -408,12 +408,18 @@ static struct rx_stream *rx_stream_find(struct lt_rx *rx, uint32_t stream)
 void lt_stats_rx_packet_at(struct lt_rx *rx, const uint8_t *pkt, size_t len, uint64_t now_ns)
 {
     struct lt_stamp stamp;
+    lt_stats_rx_stamp(rx, lt_stamp_get(pkt, len, &stamp) ? &stamp : NULL, len, now_ns);
+}
+
+void lt_stats_rx_stamp(struct lt_rx *rx, const struct lt_stamp *s, size_t len, uint64_t now_ns)
+{
     stats_add(&rx->packets, 1);
     stats_add(&rx->bytes, len);
-    if (!lt_stamp_get(pkt, len, &stamp) || stamp.sent_ns > now_ns) {
+    if (!s || s->sent_ns > now_ns) {
         stats_add(&rx->errors, 1);
         return;
     }
+    const struct lt_stamp stamp = *s;
     if (stamp.stream >= rx->stats->max_streams) {
         stats_add(&rx->over_stream_id, 1);
         return;

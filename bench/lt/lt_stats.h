@@ -106,6 +106,9 @@ void lt_stats_sent(struct lt_stats *s, const struct lt_stamp *st, size_t len);
 void lt_stats_rx_packet(struct lt_rx *rx, const uint8_t *pkt, size_t len);
 /* The same with the arrival time given: for tests, and callers that already read the clock. */
 void lt_stats_rx_packet_at(struct lt_rx *rx, const uint8_t *pkt, size_t len, uint64_t now_ns);
+/* The same with the trailer already read (lt_stamp_get; NULL when the packet had none): for a
+ * caller that counts one packet in several instances. */
+void lt_stats_rx_stamp(struct lt_rx *rx, const struct lt_stamp *stamp, size_t len, uint64_t now_ns);
 
 struct lt_stats_totals {
     uint64_t tx_packets, tx_bytes; /* lt_stats_sent, every stream */

@@ -19,8 +19,11 @@
 #define PRODUCER_HISTORY_VIDEO      1024
 #define PRODUCER_HISTORY_AUDIO      256
 #define PRODUCER_HISTORY_MAX_AGE_US 2000000
-#define PRODUCER_RR_INTERVAL_MS     1000
-#define PRODUCER_REMB_BPS           4000000
+/* Ticks over which the history's whole ring is swept for packets older than its maximum age:
+ * about a second at the worker's 20 ms tick (WORKER_TICK_MS, sfu/loop/worker.c). */
+#define PRODUCER_HISTORY_SWEEP_TICKS 50
+#define PRODUCER_RR_INTERVAL_MS      1000
+#define PRODUCER_REMB_BPS            4000000
 
 static bool producer_ssrc_taken(struct transport *t, uint32_t ssrc)
 {
@@ -398,9 +401,10 @@ void producer_tick(struct producer *p, uint64_t now_ms)
 {
     uint64_t now_us = clock_mono_us();
     producer_send_nacks(p, now_us);
-    /* Packets too old to resend give their buffers back to the worker's pool: a few slots a
-     * tick, the whole ring about once a second (ticks are WORKER_TICK_MS, 20 ms). */
-    nack_history_expire(p->history, now_us, nack_history_size(p->history) / 50 + 1);
+    /* Packets too old to resend give their buffers back to the worker's pool, a few slots a
+     * tick. */
+    nack_history_expire(p->history, now_us,
+                        nack_history_size(p->history) / PRODUCER_HISTORY_SWEEP_TICKS + 1);
     if (p->keyframe_pending &&
         now_ms - p->last_keyframe_req_ms >= p->transport->w->cfg->keyframe_throttle_ms)
         producer_send_keyframe_request(p, now_ms);

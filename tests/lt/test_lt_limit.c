@@ -54,16 +54,16 @@ static size_t packet(uint8_t *buf, uint32_t stream, uint32_t index)
     return 112 + LT_STAMP_LEN;
 }
 
-/* Waits until every count of want is reached or 3 s pass. */
+/* Waits until the counts stop changing (nothing arrived for 20 ms), 3 s at most. */
 static void settle(struct who *w, unsigned n)
 {
-    for (int i = 0; i < 300; i++) {
+    unsigned last = 0;
+    for (int i = 0; i < 150; i++) {
         unsigned total = 0;
         for (unsigned k = 0; k < n; k++)
             for (int r = 0; r < 2; r++)
                 for (int s = 0; s < PEOPLE; s++)
                     total += w[k].got[r][s];
-        static unsigned last;
         if (i > 0 && total == last)
             return;
         last = total;
