@@ -5,8 +5,10 @@
  * Threads: the bench's control thread runs start/room/join/leave and blocks in them; one lws
  * service thread (lt_ws) receives every person's messages and reacts to what needs no waiting
  * (the host's admits, answers on the receiving connections, the SFU's send answers, pings);
- * each peer has its own thread. Person state is under the target's one mutex, and nothing
- * calls into a peer while holding it (a peer's thread takes it in on_state). */
+ * the peers run on the bench's shared loops (lt_peer_loops; a person's two on one), or a thread
+ * each. Person state is under the target's one mutex, and nothing calls into a peer while
+ * holding it (a peer's thread takes it in on_state, which holds up every peer on that loop
+ * meanwhile: keep what is done under it short). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -573,7 +575,11 @@ static int peer_make(struct lt_person *p, struct peer **out, bool recv)
     lt_gpsfu__peer_cbs(&cbs, recv);
     peer_cfg_init(&cfg);
     cfg.local_ip = p->r->t->media_ip;
-    cfg.loop = lt_peer_loop_pick(p->r->t->peer_loops);
+    /* A person's two peers on one loop, people spread over the loops: picking per peer would put
+     * every sending peer on one loop and every receiving one on another. */
+    if (!p->loop)
+        p->loop = lt_peer_loop_pick(p->r->t->peer_loops);
+    cfg.loop = p->loop;
     return peer_new(out, &cfg, &cbs, p);
 }
 

@@ -69,6 +69,7 @@ struct lt_person {
     char cname[17];
     struct lt_ws_conn *conn;            /* lt_ws's; set before any message, released in leave */
     struct peer *send_peer, *recv_peer; /* owned */
+    struct peer_loop *loop;             /* both peers' (lt_peer_loop_pick), or NULL */
     struct lt_gpsfu_sdp_transport recv_local;
     atomic_int next_msg_id;
     atomic_llong last_sent_ms;

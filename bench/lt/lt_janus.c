@@ -47,8 +47,9 @@ struct lt_person {
 
     /* Publishing (control thread only). */
     uint64_t pub_handle;
-    uint64_t feed;         /* Janus's publisher id; 0 when publishing nothing */
-    struct peer *pub_peer; /* owned */
+    uint64_t feed;          /* Janus's publisher id; 0 when publishing nothing */
+    struct peer *pub_peer;  /* owned */
+    struct peer_loop *loop; /* the person's two peers' (lt_peer_loop_pick), or NULL */
     struct lt_pub_track tracks[LT_TRACKS];
 
     /* Subscribing. */
@@ -321,7 +322,9 @@ static int pub_start(struct lt_person *p, const struct lt_role *role, uint64_t d
     struct peer_cfg pc;
     peer_cfg_init(&pc);
     pc.local_ip = t->proc.media_ip;
-    pc.loop = lt_peer_loop_pick(t->peer_loops);
+    if (!p->loop) /* one loop per person, as lt_gpsfu.c */
+        p->loop = lt_peer_loop_pick(t->peer_loops);
+    pc.loop = p->loop;
     pc.controlling = true;
     pc.dtls_server = false;
     struct peer_cbs cbs = {.on_rtcp = pub_on_rtcp};
@@ -437,7 +440,9 @@ static int sub_request(struct lt_person *p, const struct feed_set *add, char *er
     struct peer_cfg pc;
     peer_cfg_init(&pc);
     pc.local_ip = t->proc.media_ip;
-    pc.loop = lt_peer_loop_pick(t->peer_loops);
+    if (!p->loop) /* one loop per person, as lt_gpsfu.c */
+        p->loop = lt_peer_loop_pick(t->peer_loops);
+    pc.loop = p->loop;
     pc.controlling = JN_ICE_LITE; /* Janus offers; lite Janus never controls */
     pc.dtls_server = false;       /* our answer says a=setup:active */
     struct peer_cbs cbs = {.on_rtp = p->rx.on_rtp};

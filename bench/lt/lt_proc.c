@@ -261,8 +261,9 @@ int lt_cpu_latency_hold(int32_t max_us)
     if (fd < 0)
         return -errno;
     /* The kernel reads a binary 32-bit value and holds it until the descriptor is closed. */
-    if (write(fd, &max_us, sizeof(max_us)) != (ssize_t)sizeof(max_us)) {
-        int e = errno ? errno : EIO;
+    ssize_t w = write(fd, &max_us, sizeof(max_us));
+    if (w != (ssize_t)sizeof(max_us)) {
+        int e = w < 0 ? errno : EIO;
         close(fd);
         return -e;
     }

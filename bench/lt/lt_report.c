@@ -179,6 +179,7 @@ static json_t *figures_json(const struct lt_figures *f)
         json_object_set_new(o, "send_errors", json_integer((json_int_t)f->send_errors));
         json_object_set_new(o, "bench_late_ms", json_real(f->bench_late_ms));
         json_object_set_new(o, "bench_late_pct", json_real(f->bench_late_pct));
+        json_object_set_new(o, "bench_loop_pct", json_real(f->bench_loop_pct));
         json_object_set_new(o, "bench_bound", json_boolean(f->bench_bound));
         json_object_set_new(o, "bench_why", json_string(f->bench_why));
     }

@@ -235,6 +235,7 @@ static void *sender_main(void *arg)
 struct totals {
     struct lt_stats_totals st;
     double server_cpu_s, bench_cpu_s;
+    double loop_cpu_s[LT_PEER_LOOPS_MAX]; /* each peer loop's thread */
     uint64_t server_rss;
     bool server_gone; /* the server process has exited */
     uint64_t at_ns;
@@ -258,6 +259,8 @@ static void totals_read(struct run *run, struct totals *t, struct lt_hist *hist)
     t->server_gone = rc == -ESRCH || rc == -ENOENT;
     if (lt_proc_sample(getpid(), &cpu, &rss) == 0)
         t->bench_cpu_s = cpu;
+    for (unsigned k = 0; k < run->loops.n; k++)
+        peer_loop_cpu_s(run->loops.loop[k], &t->loop_cpu_s[k]);
     t->at_ns = lt_now_ns();
 }
 
@@ -542,6 +545,10 @@ static void window_bench_check(const struct run *run, struct lt_figures *f)
     else if (f->send_errors)
         snprintf(f->bench_why, sizeof(f->bench_why), "it could not send %llu packets",
                  (unsigned long long)f->send_errors);
+    else if (f->bench_loop_pct > 85.0)
+        snprintf(f->bench_why, sizeof(f->bench_why),
+                 "one of its peer loops (one thread each) was at %.0f%% of a CPU",
+                 f->bench_loop_pct);
     else if (run->cfg->bench_cpus && f->bench_cpu_pct > 85.0 * bench_cpus)
         snprintf(f->bench_why, sizeof(f->bench_why), "its CPU was at %.0f%% of %u CPU%s",
                  f->bench_cpu_pct, bench_cpus, bench_cpus == 1 ? "" : "s");
@@ -653,6 +660,8 @@ static int window_measure(struct run *run, int w, struct lt_figures *f, struct l
     f->server_cpu_s = b.server_cpu_s - a.server_cpu_s;
     f->server_cpu_pct = f->server_cpu_s / dt * 100;
     f->bench_cpu_pct = (b.bench_cpu_s - a.bench_cpu_s) / dt * 100;
+    for (unsigned k = 0; k < run->loops.n; k++)
+        f->bench_loop_pct = fmax(f->bench_loop_pct, (b.loop_cpu_s[k] - a.loop_cpu_s[k]) / dt * 100);
     /* Unique copies delivered per second of server CPU, both over the same wall-clock time. */
     f->delivered = b.st.rx_unique - a.st.rx_unique;
     f->fwd_per_cpu_s = f->server_cpu_s > 0 ? (double)f->delivered / f->server_cpu_s : 0;
@@ -757,6 +766,7 @@ static int run_moves(struct run *run)
         sum.mbps_out += f.mbps_out / moves;
         sum.bench_cpu_pct += f.bench_cpu_pct / moves;
         sum.bench_late_ms = fmax(sum.bench_late_ms, f.bench_late_ms);
+        sum.bench_loop_pct = fmax(sum.bench_loop_pct, f.bench_loop_pct);
         sum.server_rss_mb_max = fmax(sum.server_rss_mb_max, f.server_rss_mb_max);
         if (f.bench_bound && !sum.bench_bound) {
             sum.bench_bound = true;

@@ -70,6 +70,7 @@ struct lt_figures {
     uint64_t send_errors;  /* packets the bench could not hand over (counted as sent and lost) */
     double bench_late_ms;  /* how far the bench's sender fell behind the clip's pace, at worst */
     double bench_late_pct; /* packets it sent 10 ms late or more */
+    double bench_loop_pct; /* the busiest of the peers' loop threads, % of one CPU */
     bool bench_bound;      /* the bench, not the server, limited this window */
     char bench_why[96];    /* why it is thought so */
 };

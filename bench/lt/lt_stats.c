@@ -442,7 +442,8 @@ void lt_stats_rx_stamp(struct lt_rx *rx, const struct lt_stamp *s, size_t len, u
     case RX_NEW:
         break;
     }
-    stats_add(&st->unique, 1);
+    /* Release: after rx->packets (lt_stats_totals_get reads them in the other order). */
+    atomic_store_explicit(&st->unique, stats_ld(&st->unique) + 1, memory_order_release);
     const uint64_t delay_ns = now_ns - stamp.sent_ns;
     const uint64_t us = delay_ns / 1000;
     rx_hist_add(&rx->hist[0], us);
@@ -494,14 +495,16 @@ void lt_stats_totals_get(const struct lt_stats *s, struct lt_stats_totals *out)
     unsigned nrx = stats_nrx(s);
     for (unsigned r = 0; r < nrx; r++) {
         const struct lt_rx *rx = s->rx[r];
-        out->rx_packets += stats_ld(&rx->packets);
-        out->rx_bytes += stats_ld(&rx->bytes);
-        out->rx_errors += stats_ld(&rx->errors);
-        out->over_limit += stats_ld(&rx->over_stream_id) + stats_ld(&rx->over_slots);
+        /* The streams' counters first, then the packets: the receiver counts a packet before it
+         * counts it unique, so read in this order the totals never show more unique packets than
+         * packets, though they are not one snapshot. */
         unsigned n = rx_nslots(rx);
         for (unsigned k = 0; k < n; k++) {
             const struct rx_stream *st = &rx->slots[k];
-            uint64_t u = stats_ld(&st->unique);
+            /* Acquire: pairs with the receiver's release, so its packets count, read below, is at
+             * least what this unique count implies. */
+            uint64_t u =
+                atomic_load_explicit((_Atomic uint64_t *)&st->unique, memory_order_acquire);
             out->rx_unique += u;
             out->rx_dups += stats_ld(&st->dups);
             out->rx_reordered += stats_ld(&st->reordered);
@@ -509,6 +512,10 @@ void lt_stats_totals_get(const struct lt_stats *s, struct lt_stats_totals *out)
             if (!rx_subscribes(rx, st->stream))
                 out->rx_unsubscribed += u;
         }
+        out->rx_packets += stats_ld(&rx->packets);
+        out->rx_bytes += stats_ld(&rx->bytes);
+        out->rx_errors += stats_ld(&rx->errors);
+        out->over_limit += stats_ld(&rx->over_stream_id) + stats_ld(&rx->over_slots);
     }
 }
 

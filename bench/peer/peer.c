@@ -169,6 +169,20 @@ int peer_loop_new(struct peer_loop **out)
     return 0;
 }
 
+int peer_loop_cpu_s(struct peer_loop *l, double *out)
+{
+    clockid_t clk;
+    struct timespec ts;
+    int rc = pthread_getcpuclockid(l->thread, &clk);
+
+    if (rc != 0)
+        return -rc;
+    if (clock_gettime(clk, &ts) < 0)
+        return -errno;
+    *out = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return 0;
+}
+
 static gboolean peer_loop_quit(gpointer data)
 {
     g_main_loop_quit(data);

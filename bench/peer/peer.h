@@ -43,10 +43,14 @@ int peer_loop_new(struct peer_loop **out);
 /* Stops the thread and frees the loop. Every peer on it must have been freed. Accepts NULL. */
 void peer_loop_free(struct peer_loop *l);
 
+/* The CPU time the loop's thread has used so far, in seconds. Returns 0 or a negative errno. */
+int peer_loop_cpu_s(struct peer_loop *l, double *out);
+
 struct peer_cfg {
     const char *local_ip; /* borrowed; default "127.0.0.1" */
     /* Borrowed; default NULL: the peer makes a loop of its own. A shared loop runs the callbacks
-     * of all its peers on its one thread, and peer_stall stalls them all. */
+     * of all its peers on its one thread: a callback that blocks (on a lock, or peer_stall)
+     * holds up every peer on it. */
     struct peer_loop *loop;
     bool controlling;          /* default true: a browser's role against an ICE-lite SFU */
     bool dtls_server;          /* default false: DTLS client, as a browser with a=setup:active */

@@ -27,7 +27,7 @@ static void sfu_srtp_init_once(void)
 {
     if (srtp_init() != srtp_err_status_ok)
         return;
-    sfu_srtp_init_status = srtp_ossl_register();
+    sfu_srtp_init_status = sfu_srtp_ossl_register();
 }
 
 int sfu_srtp_global_init(void)

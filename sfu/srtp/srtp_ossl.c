@@ -116,9 +116,9 @@ static srtp_err_status_t ossl_icm_set_iv(void *state, uint8_t *iv, srtp_cipher_d
     (void)dir; /* counter mode is its own inverse */
     for (int i = 0; i < OSSL_BLOCK; i++)
         ctr[i] = s->offset[i] ^ iv[i];
-    if (!EVP_EncryptInit_ex2(s->ctx, NULL, NULL, ctr, NULL))
-        return srtp_err_status_init_fail;
-    return srtp_err_status_ok;
+    int ok = EVP_EncryptInit_ex2(s->ctx, NULL, NULL, ctr, NULL);
+    OPENSSL_cleanse(ctr, sizeof(ctr)); /* holds the salt */
+    return ok ? srtp_err_status_ok : srtp_err_status_init_fail;
 }
 
 static srtp_err_status_t ossl_icm_encrypt(void *state, uint8_t *buf, unsigned int *len)
@@ -427,7 +427,7 @@ static const srtp_auth_type_t ossl_hmac_type = {
     .id = SRTP_HMAC_SHA1,
 };
 
-int srtp_ossl_register(void)
+int sfu_srtp_ossl_register(void)
 {
     if (ossl_ctr == NULL)
         ossl_ctr = EVP_CIPHER_fetch(NULL, "AES-128-CTR", NULL);

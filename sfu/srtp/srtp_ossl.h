@@ -8,6 +8,6 @@
  * any session is made (sfu_srtp_global_init does). libsrtp runs each type's known-answer tests,
  * ours and its own, before taking it.
  * Returns 0, -ENOTSUP (OpenSSL lacks one of the algorithms) or -EIO (libsrtp refused a type). */
-int srtp_ossl_register(void);
+int sfu_srtp_ossl_register(void);
 
 #endif

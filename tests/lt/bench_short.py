@@ -15,7 +15,8 @@ FIGURES = ["rooms", "people", "window_s", "sent", "expected", "received", "dupli
            "loss_pct", "delay_p50_ms", "delay_p99_ms", "delay_max_ms", "jitter_ms",
            "jitter_max_ms", "pps_in", "pps_out", "mbps_in", "mbps_out", "server_cpu_pct",
            "server_cpu_s", "bench_cpu_pct", "server_rss_mb_max", "delivered", "fwd_per_cpu_s",
-           "send_errors", "bench_late_ms", "bench_late_pct", "bench_bound", "bench_why"]
+           "send_errors", "bench_late_ms", "bench_late_pct", "bench_loop_pct", "bench_bound",
+           "bench_why"]
 RUN = ["target", "ok", "error", "joins", "join_errors", "join_p50_ms", "join_p95_ms",
        "join_samples", "foreign_packets", "unstamped_packets", "send_errors", "total", "steps",
        "capacity", "capacity_limited", "limit_reason", "bench_bound", "samples"]
@@ -75,6 +76,8 @@ with tempfile.TemporaryDirectory() as d:
         check(total.get("send_errors") == 0, "the bench sent every packet")
         check(total.get("fwd_per_cpu_s", 0) > 0 and total.get("delivered", 0) > 0,
               "packets per CPU-second computed")
+        check(0 < total.get("bench_loop_pct", 0) < 100,
+              f"the peers' loop threads' CPU was read: {total.get('bench_loop_pct')}%")
         check(total.get("server_rss_mb_max", 0) > 1, "the SFU's memory was read")
         check(total.get("mbps_out", 0) > 0.5, f"media flowed: {total.get('mbps_out')} Mbit/s out")
         check(run.get("foreign_packets") == 0, "nothing reached another room")

@@ -177,10 +177,10 @@ static int check_profile(int gcm)
         CHECK_EQ(len, ref->len[i]);
         CHECK_MEM(pkt, ref->pkt[i], len);
 
-        /* The reference packet with its last payload octet flipped, then as it is. */
+        /* The reference packet with the octet before its tag (and SRTCP index) flipped: the
+         * payload's last, or the header's for an empty payload; then as it is. */
         memcpy(pkt, ref->pkt[i], ref->len[i]);
         len = ref->len[i];
-        /* the last payload octet: before the tag, and for SRTCP its 4-octet index too */
         pkt[len - (size_t)(gcm ? 16 : 10) - (i < N_RTP ? 0 : 4) - 1] ^= 0x01;
         CHECK_EQ(i < N_RTP ? sfu_srtp_unprotect_rtp(s, pkt, &len)
                            : sfu_srtp_unprotect_rtcp(s, pkt, &len),
