@@ -36,7 +36,8 @@ struct lt_ws_conn {
     enum conn_state state;
     struct out_msg *out_head, *out_tail; /* owned */
     bool close_req;
-    bool released;  /* the owner gave it up: no more callbacks; freed once lws is done */
+    bool releasing; /* the owner is giving it up: no more callbacks */
+    bool released;  /* ... and has stopped touching it: freed once lws is done */
     bool in_cb;     /* a callback of the owner is running */
     bool destroyed; /* lws will not mention it again */
     /* Service thread only. */
@@ -85,7 +86,7 @@ static bool cb_enter(struct lt_ws_conn *c)
     struct lt_ws *ws = c->ws;
     bool ok;
     pthread_mutex_lock(&ws->mu);
-    ok = !c->released;
+    ok = !c->releasing;
     if (ok)
         c->in_cb = true;
     pthread_mutex_unlock(&ws->mu);
@@ -443,7 +444,7 @@ int lt_ws_send(struct lt_ws_conn *c, const char *text, size_t len)
     m->len = len;
     memcpy(m->buf + LWS_PRE, text, len);
     pthread_mutex_lock(&ws->mu);
-    if (c->state == CONN_DONE || c->close_req || c->released) {
+    if (c->state == CONN_DONE || c->close_req || c->releasing) {
         pthread_mutex_unlock(&ws->mu);
         free(m);
         return -ENOTCONN;
@@ -474,11 +475,15 @@ void lt_ws_conn_release(struct lt_ws_conn *c)
         return;
     struct lt_ws *ws = c->ws;
     pthread_mutex_lock(&ws->mu);
-    c->released = true;
+    c->releasing = true;
     c->close_req = true;
     /* Owner callbacks are short (they queue work or apply a description): this wait ends. */
     while (c->in_cb)
         pthread_cond_wait(&ws->cv, &ws->mu);
+    /* Only now may the service thread free it (released and destroyed): set while holding the
+     * lock, after the last look at c. Setting it before the wait let the service thread free
+     * c while this thread was still to re-check in_cb (ASan caught it in CI). */
+    c->released = true;
     pthread_mutex_unlock(&ws->mu);
     lws_cancel_service(ws->ctx);
 }

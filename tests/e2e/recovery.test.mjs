@@ -2,7 +2,8 @@
 // link in a namespace of its own). (e) The SFU dies and comes back: signalling re-creates the
 // room when it reconnects, and the browsers rejoin by themselves (no click on either side).
 // (d) Signalling dies and a new one starts: media never stops and the browsers resume. Only the
-// control connection drops: the media goes on untouched and signalling re-claims the room.
+// control connection drops: the media goes on untouched and signalling re-claims the room. A
+// join lost on its way is sent again by the page.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -160,6 +161,60 @@ test('control connection cut mid-call: media untouched, the room re-claimed, the
     await host.click('Admit Guest 1');
     const g = await guest.expectMedia();
     assert.ok(g.inbound >= 4, `the guest receives the host and the patient: ${JSON.stringify(g)}`);
+  } catch (e) {
+    s.dumpLogs();
+    throw e;
+  } finally {
+    await chromium.close();
+    const codes = await s.stop();
+    assert.deepEqual(codes, { signalling: 0, sfu: 0 });
+  }
+});
+
+// A join that is never answered (lost on its way, or signalling stalled on it) is given up after
+// the page's JOIN_ANSWER_MS (10 s) and sent again on a new socket: the patient reaches the
+// waiting room and the call with no reload. The first socket's join is dropped in the page's
+// WebSocket route; the socket itself stays open, so only the page's watchdog can notice.
+test('a join never answered is sent again on a new socket, and the patient still reaches the call', { timeout: 120000 }, async () => {
+  const s = await startServers();
+  const chromium = await launchChromium();
+  try {
+    const c = await createConsultation(s, { kind: 'consultation' });
+    const host = await chromium.person('host');
+    await host.goto(c.links.host);
+    await host.click('Join consultation');
+    await host.waitForText('Your video consultation');
+
+    const patient = await chromium.person('patient');
+    // The page's first join, whichever socket carries it (the connection test opens one too).
+    let joins = 0;
+    let droppedAt = 0;
+    await patient.page.routeWebSocket(/\/ws$/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        if (typeof m === 'string' && /"type":"join"/.test(m) && joins++ === 0) {
+          droppedAt = Date.now();
+          return;
+        }
+        server.send(m);
+      });
+      server.onMessage((m) => ws.send(m));
+    });
+    await patient.goto(c.links.patient);
+    await patient.click('Join consultation');
+    await patient.waitForText('Please wait, the clinician will let you in soon', 30000);
+    const waited = Date.now() - droppedAt;
+    assert.ok(droppedAt > 0, 'the first join was dropped');
+    assert.ok(joins >= 2, `the page sent its join again (${joins} in all)`);
+    assert.ok(waited >= 9000, `the page waited for its answer before giving up (${waited} ms)`);
+    assert.ok(patient.console.some((l) => /no answer to join/.test(l)),
+      `the page said why it tried again:\n${patient.console.join('\n')}`);
+    console.log(`# waiting room reached ${waited} ms after the first join was lost`);
+
+    await host.click('Admit Patient');
+    await patient.waitForText('Your video consultation');
+    await host.expectMedia();
+    await patient.expectMedia();
   } catch (e) {
     s.dumpLogs();
     throw e;
