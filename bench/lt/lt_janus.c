@@ -161,21 +161,32 @@ static void person_fail(struct lt_person *p, const char *fmt, ...)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A handle's media going up ("webrtcup": *up is set) or down ("hangup": the person fails);
+ * true when msg was one of them. who names the handle in the failure. */
+static bool handle_media_event(struct lt_person *p, json_t *msg, const char *kind, bool *up,
+                               const char *who)
+{
+    if (strcmp(kind, "webrtcup") == 0) {
+        pthread_mutex_lock(&p->mu);
+        *up = true;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        return true;
+    }
+    if (strcmp(kind, "hangup") == 0) {
+        person_fail(p, "Janus hung up the %s (%s)", who,
+                    jn_str_or(json_string_value(json_object_get(msg, "reason")), "no reason"));
+        return true;
+    }
+    return false;
+}
+
 static void pub_on_event(void *arg, json_t *msg)
 {
     struct lt_person *p = arg;
     const char *kind = json_string_value(json_object_get(msg, "janus"));
-    if (!kind)
-        return;
-    if (strcmp(kind, "webrtcup") == 0) {
-        pthread_mutex_lock(&p->mu);
-        p->pub_up = true;
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-    } else if (strcmp(kind, "hangup") == 0) {
-        person_fail(p, "Janus hung up the publisher (%s)",
-                    jn_str_or(json_string_value(json_object_get(msg, "reason")), "no reason"));
-    }
+    if (kind)
+        handle_media_event(p, msg, kind, &p->pub_up, "publisher");
     /* The room's "publishers" events need nothing here: every join goes through the control
      * thread, which subscribes the others itself (person_join). */
 }
@@ -226,20 +237,8 @@ static void sub_on_event(void *arg, json_t *msg)
 {
     struct lt_person *p = arg;
     const char *kind = json_string_value(json_object_get(msg, "janus"));
-    if (!kind)
+    if (!kind || handle_media_event(p, msg, kind, &p->sub_up, "subscriber"))
         return;
-    if (strcmp(kind, "webrtcup") == 0) {
-        pthread_mutex_lock(&p->mu);
-        p->sub_up = true;
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
-        return;
-    }
-    if (strcmp(kind, "hangup") == 0) {
-        person_fail(p, "Janus hung up the subscriber (%s)",
-                    jn_str_or(json_string_value(json_object_get(msg, "reason")), "no reason"));
-        return;
-    }
     if (strcmp(kind, "event") != 0)
         return;
     json_t *data = jn_msg_data(msg);
